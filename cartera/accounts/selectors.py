@@ -1,0 +1,97 @@
+"""Reads of accounts, always scoped to what the user may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditlog.models import LogEntry
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+
+from cartera.core.audit import history_for
+from cartera.core.errors import Forbidden, NotFound
+from cartera.core.pagination import Page, keyset_page
+from cartera.users.models import User
+
+from .filters import AccountFilters
+from .models import Account, AccountTeamMember
+
+
+def visible_accounts(user: User, *, trashed: bool = False) -> QuerySet[Account]:
+    """Accounts ``user`` may see, alive or in the trash."""
+    queryset = Account.objects.visible_to(user)
+    return queryset.trashed() if trashed else queryset.alive()
+
+
+def get_account_for_user(
+    user: User, pk: int | str, *, write: bool = False, trashed: bool = False
+) -> Account:
+    """The account ``pk`` if ``user`` may see it (404 otherwise, missing or forbidden alike).
+
+    With ``write``, a user who may only read gets 403.
+    """
+    try:
+        account = (
+            visible_accounts(user, trashed=trashed)
+            .select_related("owner", "parent", "created_by")
+            .get(pk=int(pk))
+        )
+    except (Account.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise NotFound() from exc
+    if write and not user.can_write:
+        raise Forbidden()
+    return account
+
+
+def account_list(
+    user: User,
+    filters: AccountFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+    trashed: bool = False,
+) -> Page[Account]:
+    """One keyset page of the user's accounts, filtered, with owner and tags loaded (3 queries)."""
+    queryset = (
+        filters.apply(visible_accounts(user, trashed=trashed))
+        .select_related("owner", "parent")
+        .prefetch_related("tags")
+    )
+    return keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
+
+
+def account_export_rows(user: User, filters: AccountFilters) -> Iterator[Account]:
+    """Every account matching ``filters`` that ``user`` sees, streamed in chunks."""
+    queryset = (
+        filters.apply(visible_accounts(user))
+        .select_related("owner", "parent")
+        .prefetch_related("tags")
+        .order_by(*filters.ordering)
+    )
+    return queryset.iterator(chunk_size=2000)
+
+
+def account_detail(user: User, pk: int | str) -> Account:
+    """An account with what its detail page shows: team, children, parent, tags."""
+    account = get_account_for_user(user, pk)
+    team = AccountTeamMember.objects.select_related("user").order_by("role", "user__full_name")
+    children = visible_accounts(user).only("pk", "name", "status").order_by("name_key")
+    prefetch_related_objects(
+        [account],
+        Prefetch("team_members", queryset=team),
+        Prefetch("children", queryset=children, to_attr="visible_children"),
+        "tags",
+    )
+    return account
+
+
+def account_history(user: User, account: Account) -> QuerySet[LogEntry]:
+    """Audit entries of an account and of its team and contact links, newest first."""
+    return history_for(account, related_key="account_id")
+
+
+def parent_choices(user: User, *, exclude: Account | None = None) -> QuerySet[Account]:
+    """Accounts ``user`` may pick as a parent."""
+    queryset = visible_accounts(user).only("pk", "name").order_by("name_key")
+    if exclude is not None:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return queryset

@@ -1,0 +1,5 @@
+"""Pages of the accounts app (being built)."""
+
+
+app_name = "accounts"
+urlpatterns: list = []

@@ -1,0 +1,73 @@
+"""Reads of the timeline, scoped to the accounts the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from cartera.accounts.models import Account
+from cartera.contacts.models import Contact
+from cartera.core.errors import Forbidden, NotFound
+from cartera.core.pagination import Page, keyset_page
+from cartera.users.models import User
+
+from .filters import TIMELINE_ORDERING, InteractionFilters
+from .models import Interaction
+
+
+def visible_interactions(user: User) -> QuerySet[Interaction]:
+    """Interactions on accounts ``user`` may see (accounts in the trash hide theirs)."""
+    return Interaction.objects.visible_to(user).filter(account__deleted_at__isnull=True)
+
+
+def get_interaction_for_user(user: User, pk: int | str, *, write: bool = False) -> Interaction:
+    """The interaction ``pk`` if ``user`` may see it (404 otherwise)."""
+    try:
+        interaction = (
+            visible_interactions(user)
+            .select_related("account", "contact", "author")
+            .get(pk=int(pk))
+        )
+    except (Interaction.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise NotFound() from exc
+    if write and not user.can_write:
+        raise Forbidden()
+    return interaction
+
+
+def _timeline(
+    queryset: QuerySet[Interaction], cursor: str | None, limit: int | None
+) -> Page[Interaction]:
+    queryset = queryset.select_related("author", "contact", "account")
+    return keyset_page(queryset, ordering=TIMELINE_ORDERING, cursor=cursor, limit=limit)
+
+
+def interaction_list(
+    user: User, filters: InteractionFilters, *, cursor: str | None = None, limit: int | None = None
+) -> Page[Interaction]:
+    """A page of every interaction ``user`` may see, newest first (1 query)."""
+    return _timeline(filters.apply(visible_interactions(user)), cursor, limit)
+
+
+def account_timeline(
+    account: Account,
+    filters: InteractionFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[Interaction]:
+    """A page of an account's timeline, newest first; the caller already checked access."""
+    queryset = filters.apply(Interaction.objects.filter(account=account))
+    return _timeline(queryset, cursor, limit)
+
+
+def contact_timeline(
+    user: User,
+    contact: Contact,
+    filters: InteractionFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[Interaction]:
+    """A page of a contact's timeline on the accounts ``user`` sees, newest first."""
+    queryset = filters.apply(visible_interactions(user).filter(contact=contact))
+    return _timeline(queryset, cursor, limit)

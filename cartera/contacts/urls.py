@@ -1,0 +1,5 @@
+"""Pages of the contacts app (being built)."""
+
+
+app_name = "contacts"
+urlpatterns: list = []

@@ -1,0 +1,87 @@
+"""Helpers every app's service layer uses: input hygiene, validation, optimistic concurrency."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from .errors import Conflict, DomainError, InvalidInput
+
+
+def clean_text(value: Any) -> Any:
+    """Trim strings; refuse control characters no database or person wants."""
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        raise ValueError(_("This text contains a character that is not allowed (NUL)."))
+    return value.strip()
+
+
+def apply_changes(
+    instance: models.Model, changes: Mapping[str, Any], *, allowed: Iterable[str]
+) -> list[str]:
+    """Set ``changes`` on ``instance``; return the names whose value really changed.
+
+    Unknown or non-editable names, and text with NUL bytes, are field errors.
+    """
+    allowed_names = set(allowed)
+    errors: dict[str, list[str]] = {}
+    changed: list[str] = []
+    for name, raw in changes.items():
+        if name not in allowed_names:
+            errors[name] = [_("Unknown field.")]
+            continue
+        try:
+            value = clean_text(raw)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            continue
+        field = instance._meta.get_field(name)
+        if (
+            value is None
+            and not field.null
+            and isinstance(field, models.CharField | models.TextField)
+        ):
+            value = ""
+        if field.is_relation:
+            current = getattr(instance, field.attname)
+            new = value.pk if isinstance(value, models.Model) else value
+        else:
+            current, new = getattr(instance, name), value
+        if current != new or (field.is_relation and value is not None and current is None):
+            setattr(instance, name, value)
+            changed.append(name)
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    return changed
+
+
+def validate(instance: models.Model, *, exclude: Iterable[str] | None = None) -> None:
+    """Run the model's field validators and ``clean()``; a failure is a ``DomainError``."""
+    try:
+        instance.full_clean(exclude=list(exclude or []), validate_unique=True)
+    except DjangoValidationError as exc:
+        raise DomainError.from_django(exc) from exc
+
+
+def claim_version(instance: models.Model, expected_version: int | None) -> None:
+    """Bump the row's version only if it is still ``expected_version``, else raise ``Conflict``.
+
+    The conditional ``UPDATE … WHERE version = expected`` is atomic on SQLite and PostgreSQL, so
+    of two concurrent edits from the same version exactly one wins and the other is told.
+    """
+    model = type(instance)
+    queryset = model._default_manager.filter(pk=instance.pk)
+    if expected_version is not None:
+        queryset = queryset.filter(version=expected_version)
+    if queryset.update(version=F("version") + 1) != 1:
+        raise Conflict()
+    if expected_version is not None:
+        instance.version = expected_version + 1  # type: ignore[attr-defined]
+    else:
+        instance.refresh_from_db(fields=["version"])

@@ -1,0 +1,5 @@
+"""Pages of the core app (being built)."""
+
+
+app_name = "core"
+urlpatterns: list = []

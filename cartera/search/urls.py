@@ -1,0 +1,5 @@
+"""Pages of the search app (being built)."""
+
+
+app_name = "search"
+urlpatterns: list = []

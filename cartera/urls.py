@@ -1,0 +1,15 @@
+"""URL routes: the REST API under /api/v1/ and each app's pages."""
+
+from django.urls import include, path
+
+from cartera.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("cartera.core.urls")),
+    path("", include("cartera.users.urls")),
+    path("accounts/", include("cartera.accounts.urls")),
+    path("contacts/", include("cartera.contacts.urls")),
+    path("timeline/", include("cartera.activities.urls")),
+    path("search/", include("cartera.search.urls")),
+]

@@ -1,0 +1,5 @@
+"""Pages of the users app (being built)."""
+
+
+app_name = "users"
+urlpatterns: list = []
