@@ -1,5 +1,4 @@
 """Pages of the core app (being built)."""
 
-
 app_name = "core"
 urlpatterns: list = []
