@@ -19,4 +19,9 @@ def book(db: None) -> Book:
 def _fast_and_english(settings: Any) -> None:
     """A fast password hasher for tests, and English unless a test switches language."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Pages render {% static %} without a collected manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.LANGUAGE_CODE = "en"
