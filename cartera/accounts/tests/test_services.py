@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cartera.accounts.models import Account
 from cartera.accounts.selectors import get_account_for_user
 from cartera.accounts.services import update_account
-from cartera.accounts.models import Account
 from cartera.core.errors import Conflict, Forbidden, NotFound
 from cartera.core.testing import EXPECTED_ACCESS, Book, fresh
 

@@ -35,7 +35,8 @@ def test_body_is_sanitised(book: Book) -> None:
         data={
             "kind": "email",
             "subject": "<img src=x onerror=alert(1)>",
-            "body": '<p onclick="x()">Hola <b>José</b><script>alert(1)</script><a href="javascript:x">l</a></p>',
+            "body": '<p onclick="x()">Hola <b>José</b><script>alert(1)</script>'
+            '<a href="javascript:x">l</a></p>',
         },
     )
     assert entry.body == '<p>Hola <b>José</b><a rel="noopener noreferrer nofollow">l</a></p>'
