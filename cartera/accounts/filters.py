@@ -7,6 +7,7 @@ from typing import Literal
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartera.core.filters import PositiveId
 from cartera.core.text import search_terms
 
 from .models import Account, AccountStatus, CompanySize, Industry, Tier
@@ -36,10 +37,10 @@ class AccountFilters(BaseModel):
     industry: list[Industry] = Field(default_factory=list)
     size: list[CompanySize] = Field(default_factory=list)
     country: list[str] = Field(default_factory=list, description="ISO 3166-1 alpha-2 codes")
-    owner: list[int] = Field(default_factory=list, description="Owner user ids")
+    owner: list[PositiveId] = Field(default_factory=list, description="Owner user ids")
     tag: list[str] = Field(default_factory=list, description="Tag names")
     is_key_account: bool | None = None
-    parent: int | None = Field(None, description="Only the children of this account")
+    parent: PositiveId | None = Field(None, description="Only the children of this account")
     sort: AccountSort = "name"
 
     def apply(self, queryset: QuerySet[Account]) -> QuerySet[Account]:

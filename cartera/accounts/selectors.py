@@ -74,7 +74,7 @@ def account_detail(user: User, pk: int | str) -> Account:
     """An account with what its detail page shows: team, children, parent, tags."""
     account = get_account_for_user(user, pk)
     team = AccountTeamMember.objects.select_related("user").order_by("role", "user__full_name")
-    children = visible_accounts(user).only("pk", "name", "status").order_by("name_key")
+    children = visible_accounts(user).only("pk", "name", "status", "parent_id").order_by("name_key")
     prefetch_related_objects(
         [account],
         Prefetch("team_members", queryset=team),

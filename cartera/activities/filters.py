@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartera.core.filters import PositiveId
+
 from .models import Interaction, InteractionKind
 
 TIMELINE_ORDERING = ("-occurred_at", "-pk")
@@ -16,8 +18,8 @@ class InteractionFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: list[InteractionKind] = Field(default_factory=list)
-    account: int | None = None
-    contact: int | None = None
+    account: PositiveId | None = None
+    contact: PositiveId | None = None
 
     def apply(self, queryset: QuerySet[Interaction]) -> QuerySet[Interaction]:
         """Narrow ``queryset`` (already scoped to the user) to these filters."""

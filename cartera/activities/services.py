@@ -83,10 +83,20 @@ def log_interaction(*, actor: User, account: Account, data: Mapping[str, Any]) -
     return interaction
 
 
-def _ensure_can_edit(actor: User, interaction: Interaction) -> None:
+def can_edit_interaction(actor: User, interaction: Interaction) -> bool:
+    """Whether ``actor`` may correct or remove ``interaction`` (for showing the buttons)."""
+    if not actor.can_write or interaction.kind == InteractionKind.STATUS_CHANGE:
+        return False
+    return interaction.author_id == actor.pk or actor.is_admin
+
+
+def ensure_can_edit_interaction(actor: User, interaction: Interaction) -> None:
+    """Authors correct their own entries; administrators anyone's; status changes nobody's."""
     ensure_can_write_account(actor, interaction.account)
     if interaction.kind == InteractionKind.STATUS_CHANGE:
         raise Forbidden(_("Status changes are part of the record and cannot be edited."))
+    if interaction.author_id != actor.pk and not actor.is_admin:
+        raise Forbidden(_("Only the person who logged this entry can change it."))
 
 
 @transaction.atomic
@@ -98,7 +108,7 @@ def update_interaction(
     expected_version: int | None,
 ) -> Interaction:
     """Correct an interaction if nobody changed it since ``expected_version``."""
-    _ensure_can_edit(actor, interaction)
+    ensure_can_edit_interaction(actor, interaction)
     values = dict(changes)
     _prepare(values)
     if "contact" in values:
@@ -117,7 +127,7 @@ def delete_interaction(
     *, actor: User, interaction: Interaction, expected_version: int | None
 ) -> None:
     """Remove an interaction from the timeline (the audit trail keeps what it said)."""
-    _ensure_can_edit(actor, interaction)
+    ensure_can_edit_interaction(actor, interaction)
     ensure_can_write(actor)
     claim_version(interaction, expected_version)
     with audited(actor):

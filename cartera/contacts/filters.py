@@ -7,6 +7,7 @@ from typing import Literal
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartera.core.filters import PositiveId
 from cartera.core.text import search_terms
 
 from .models import BuyingRole, Channel, Contact, ContactAccount
@@ -27,7 +28,7 @@ class ContactFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     q: str | None = Field(None, max_length=200, description="Search name, email and phone")
-    account: int | None = Field(None, description="Only contacts of this account")
+    account: PositiveId | None = Field(None, description="Only contacts of this account")
     buying_role: list[BuyingRole] = Field(default_factory=list)
     preferred_channel: list[Channel] = Field(default_factory=list)
     do_not_contact: bool | None = None

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditlog.models import LogEntry
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import BigIntegerField, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from cartera.accounts.selectors import visible_accounts
 from cartera.core.audit import history_for
@@ -72,5 +75,13 @@ def contact_export_rows(user: User, filters: ContactFilters) -> Iterator[Contact
 
 
 def contact_history(user: User, contact: Contact) -> QuerySet[LogEntry]:
-    """Audit entries of a contact and its account links, newest first."""
-    return history_for(contact, related_key="contact_id")
+    """Audit entries of a contact and of its links to accounts ``user`` sees, newest first."""
+    link_type = ContentType.objects.get_for_model(ContactAccount)
+    linked_account = Cast(KT("additional_data__account_id"), BigIntegerField())
+    return (
+        history_for(contact, related_key="contact_id")
+        .alias(linked_account=linked_account)
+        .filter(
+            ~Q(content_type=link_type) | Q(linked_account__in=visible_accounts(user).values("pk"))
+        )
+    )

@@ -23,10 +23,9 @@ def audited(actor: Any) -> Iterator[None]:
     Keeps the request's remote address when the request middleware already set one, and restores
     the outer context afterwards (auditlog's own ``set_actor`` does not).
     """
+    # Always connect a fresh receiver: auditlog's own context manager leaves a stale value
+    # behind after its block, so "an actor is already set" cannot be trusted.
     previous = auditlog_value.get(None)
-    if previous is not None and previous.get("actor") == actor:
-        yield
-        return
     remote_addr = previous.get("remote_addr") if previous else None
     try:
         with set_actor(actor, remote_addr=remote_addr):
@@ -65,3 +64,40 @@ def register(
         exclude_fields=[*reverse, *(exclude or []), "updated_at"],
         m2m_fields=m2m or set(),
     )
+
+
+def visible_log_entries(user: Any) -> models.QuerySet[LogEntry]:
+    """Audit entries ``user`` may read, newest first.
+
+    Directors and administrators read everything. Everyone else reads the entries of the
+    accounts, contacts and interactions they can see (trashed ones included), and of those
+    accounts' team members and contact links.
+    """
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Cast
+
+    from cartera.accounts.models import Account, AccountTeamMember
+    from cartera.activities.models import Interaction
+    from cartera.contacts.models import Contact, ContactAccount
+    from cartera.users.access import scope_user_ids
+
+    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
+    if scope_user_ids(user) is None:
+        return entries
+    types = ContentType.objects.get_for_models(
+        Account, Contact, Interaction, AccountTeamMember, ContactAccount
+    )
+    accounts = Account.objects.visible_to(user).values("pk")
+    contacts = Contact.objects.visible_to(user).values("pk")
+    interactions = Interaction.objects.visible_to(user).values("pk")
+    linked_account = Cast(KT("additional_data__account_id"), models.BigIntegerField())
+    condition = (
+        models.Q(content_type=types[Account], object_id__in=accounts)
+        | models.Q(content_type=types[Contact], object_id__in=contacts)
+        | models.Q(content_type=types[Interaction], object_id__in=interactions)
+        | models.Q(
+            content_type__in=[types[AccountTeamMember], types[ContactAccount]],
+            linked_account__in=accounts,
+        )
+    )
+    return entries.alias(linked_account=linked_account).filter(condition)

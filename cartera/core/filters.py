@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from .errors import InvalidInput
 
 F = TypeVar("F", bound=BaseModel)
+
+#: A primary key as users may type it: positive and within a 64-bit column (SQLite binds no more).
+PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 def pydantic_field_errors(error: ValidationError) -> dict[str, list[str]]:

@@ -51,3 +51,15 @@ def get_token_for_user(user: User, pk: int | str) -> ApiToken:
         return ApiToken.objects.get(pk=int(pk), user=user)
     except (ApiToken.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise NotFound() from exc
+
+
+def get_person(pk: int | str) -> User:
+    """Anyone by pk, active or not, for naming them on an account team (404 when missing).
+
+    Names of colleagues are not secret inside the company; what they may see is decided
+    elsewhere.
+    """
+    try:
+        return User.objects.select_related("team").get(pk=int(pk))
+    except (User.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
+        raise NotFound() from exc
