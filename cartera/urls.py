@@ -5,6 +5,7 @@ from django.urls import include, path
 from cartera.api import api
 
 urlpatterns = [
+    path("", include("cartera.users.auth_urls")),
     path("api/v1/", api.urls),
     path("", include("cartera.core.urls")),
     path("", include("cartera.users.urls")),

@@ -1,4 +1,8 @@
-"""Pages of the core app (being built)."""
+"""Pages of the core app: the home page."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "core"
-urlpatterns: list = []
+urlpatterns = [path("", views.home, name="home")]

@@ -1,14 +1,19 @@
-"""Helpers every app's HTML views use: htmx partials and domain errors on forms."""
+"""Helpers every app's HTML views use (htmx partials, domain errors on forms), and the home page."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from .errors import DomainError
+
+HOME_LIST_LIMIT = 8
 
 
 def render_page_or_partial(
@@ -30,3 +35,47 @@ def add_domain_error(form: forms.BaseForm, error: DomainError) -> None:
             )
     if not error.field_errors:
         form.add_error(None, error.message)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's landing page: their book at a glance and what happened lately."""
+    from cartera.accounts.filters import AccountFilters
+    from cartera.accounts.models import AccountStatus
+    from cartera.accounts.selectors import account_list, visible_accounts
+    from cartera.activities.filters import InteractionFilters
+    from cartera.activities.selectors import interaction_list
+
+    user = request.user
+    counts: dict[str, int] = dict(
+        visible_accounts(user)  # type: ignore[arg-type]
+        .order_by()
+        .values_list("status")
+        .annotate(total=Count("pk"))
+    )
+    by_status = [
+        {"value": value, "label": label, "total": counts.get(value, 0)}
+        for value, label in AccountStatus.choices
+    ]
+    context = {
+        "nav": "home",
+        "by_status": by_status,
+        "total_accounts": sum(counts.values()),
+        "key_accounts": account_list(
+            user,  # type: ignore[arg-type]
+            AccountFilters.model_validate({"is_key_account": True}),
+            limit=HOME_LIST_LIMIT,
+        ).items,
+        "recent_accounts": account_list(
+            user,  # type: ignore[arg-type]
+            AccountFilters.model_validate({"sort": "-updated_at"}),
+            limit=HOME_LIST_LIMIT,
+        ).items,
+        "recent_interactions": interaction_list(
+            user,  # type: ignore[arg-type]
+            InteractionFilters(),
+            limit=HOME_LIST_LIMIT,
+        ).items,
+    }
+    return render(request, "core/home.html", context)

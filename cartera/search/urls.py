@@ -1,5 +1,8 @@
-"""Pages of the search app (being built)."""
+"""Pages of the search app."""
 
+from django.urls import path
+
+from . import views
 
 app_name = "search"
-urlpatterns: list = []
+urlpatterns = [path("", views.search_results, name="results")]

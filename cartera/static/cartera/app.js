@@ -83,3 +83,122 @@
     }
   });
 })();
+
+// Autocomplete pickers ([data-autocomplete]): a search box fills a list of options by htmx;
+// picking one stores its pk in the hidden [data-autocomplete-value] input. Typing again
+// clears the choice, so what is saved is always what the box shows.
+(function () {
+  "use strict";
+  function pick(option) {
+    const box = option.closest("[data-autocomplete]");
+    if (!box) return;
+    box.querySelector("[data-autocomplete-value]").value = option.dataset.value;
+    const input = box.querySelector("[data-autocomplete-input]");
+    input.value = option.dataset.label;
+    option.parentElement.innerHTML = "";
+    input.focus();
+  }
+  document.addEventListener("click", function (event) {
+    const option = event.target.closest("[data-autocomplete-option]");
+    if (option) { event.preventDefault(); pick(option); }
+  });
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches("[data-autocomplete-input]")) return;
+    const box = event.target.closest("[data-autocomplete]");
+    if (box) box.querySelector("[data-autocomplete-value]").value = "";
+  });
+  document.addEventListener("keydown", function (event) {
+    const box = event.target.closest && event.target.closest("[data-autocomplete]");
+    if (!box) return;
+    const options = Array.from(box.querySelectorAll("[data-autocomplete-option]"));
+    if (event.key === "Escape") { options.forEach(function (o) { o.remove(); }); return; }
+    if (!options.length || (event.key !== "ArrowDown" && event.key !== "ArrowUp")) return;
+    event.preventDefault();
+    const index = options.indexOf(document.activeElement);
+    const next = event.key === "ArrowDown" ? Math.min(index + 1, options.length - 1) : index - 1;
+    if (next < 0) box.querySelector("[data-autocomplete-input]").focus(); else options[next].focus();
+  });
+
+  // Forms with data-confirm ask first (trash, remove from team, revoke).
+  document.addEventListener("submit", function (event) {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) { event.preventDefault(); event.stopImmediatePropagation(); }
+  }, true);
+
+  // Open the tab named in the address (#team, #history) and keep the address in step.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.bootstrap) return;
+    const trigger = location.hash && document.querySelector(`[data-bs-toggle="tab"][data-bs-target="${CSS.escape(location.hash)}"]`);
+    if (trigger) window.bootstrap.Tab.getOrCreateInstance(trigger).show();
+    document.querySelectorAll('[data-bs-toggle="tab"]').forEach(function (tab) {
+      tab.addEventListener("shown.bs.tab", function () { history.replaceState(null, "", tab.dataset.bsTarget); });
+    });
+  });
+})();
+
+// People & timeline pages: copy buttons and the multi-account picker ([data-account-picker]).
+(function () {
+  "use strict";
+
+  // <button data-copy="#input"> copies the input's value.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    source.select();
+    const done = function () { if (button.dataset.copiedLabel) button.textContent = button.dataset.copiedLabel; };
+    if (navigator.clipboard) { navigator.clipboard.writeText(source.value).then(done); } else { document.execCommand("copy"); done(); }
+  });
+
+  function chip(picker, value, label) {
+    const span = document.createElement("span");
+    span.className = "badge rounded-pill text-bg-light border d-inline-flex align-items-center";
+    span.dataset.chip = "";
+    span.append(document.createTextNode(label));
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = picker.dataset.name;
+    input.value = value;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "btn-close btn-close-sm ms-1";
+    remove.dataset.unpick = "";
+    remove.setAttribute("aria-label", "×");
+    span.append(input, remove);
+    return span;
+  }
+
+  // [data-account-picker]: picking an option adds a chip with a hidden input; × removes it.
+  document.addEventListener("click", function (event) {
+    const option = event.target.closest("[data-pick]");
+    const unpick = event.target.closest("[data-unpick]");
+    const picker = (option || unpick) && (option || unpick).closest("[data-account-picker]");
+    if (!picker) return;
+    event.preventDefault();
+    const chosen = picker.querySelector("[data-chosen]");
+    if (option) {
+      const exists = chosen.querySelector(`input[value="${CSS.escape(option.dataset.pick)}"]`);
+      if (!picker.hasAttribute("data-multiple")) chosen.innerHTML = "";
+      if (!exists || !picker.hasAttribute("data-multiple")) chosen.append(chip(picker, option.dataset.pick, option.dataset.label));
+      const search = picker.querySelector("input[type=search]");
+      search.value = "";
+      picker.querySelector(".search-dropdown").innerHTML = "";
+      search.focus();
+    } else {
+      unpick.closest("[data-chip]").remove();
+    }
+    picker.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+})();
+
+// "l" opens the tab holding the quick-log form first (capture phase: before the shortcut
+// handler focuses the subject, which it cannot do while the pane is hidden).
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "l" || event.ctrlKey || event.altKey || event.metaKey || !window.bootstrap) return;
+  if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable=true]")) return;
+  const pane = document.querySelector("[data-quick-log]") && document.querySelector("[data-quick-log]").closest(".tab-pane");
+  if (!pane || pane.classList.contains("active")) return;
+  const trigger = document.querySelector(`[data-bs-toggle="tab"][data-bs-target="#${CSS.escape(pane.id)}"]`);
+  if (trigger) window.bootstrap.Tab.getOrCreateInstance(trigger).show();
+}, true);

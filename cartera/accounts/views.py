@@ -1,0 +1,592 @@
+"""Account pages: list, export, create/edit, detail with its tabs, team, trash and restore.
+
+Views only parse input, call a selector or a service and render; the services decide.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+from auditlog.models import LogEntry
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_countries import countries
+
+from cartera.contacts.filters import ContactFilters
+from cartera.contacts.models import Contact
+from cartera.contacts.selectors import contact_list, visible_contacts
+from cartera.core.errors import Conflict, DomainError, InvalidInput
+from cartera.core.export import Echo, safe_cell
+from cartera.core.filters import parse_filters
+from cartera.core.views import add_domain_error, render_page_or_partial
+from cartera.users.access import assignable_users
+from cartera.users.models import User
+
+from .filters import AccountFilters
+from .forms import AccountForm, TeamMemberForm, account_initial
+from .models import Account, AccountStatus, CompanySize, Industry, Tier
+from .selectors import (
+    account_detail,
+    account_export_rows,
+    account_history,
+    account_list,
+    get_account_for_user,
+    visible_accounts,
+)
+from .services import (
+    create_account,
+    ensure_can_write,
+    remove_team_member,
+    restore_account,
+    set_team_member,
+    trash_account,
+    update_account,
+)
+
+HISTORY_LIMIT = 100
+AUTOCOMPLETE_LIMIT = 10
+
+#: Header click → sort; a second click on the same column reverses it.
+SORT_TOGGLES = {
+    "name": ("name", "-name"),
+    "updated_at": ("-updated_at", "updated_at"),
+    "created_at": ("-created_at", "created_at"),
+}
+
+CONFLICT_MESSAGE = gettext_lazy(
+    "Someone else changed this account while you were editing it. Nothing was saved: "
+    "reload the page to see their changes, then apply yours again."
+)
+
+
+def _version(request: HttpRequest) -> int | None:
+    """The version the user's form was built from (``None`` if absent or garbled)."""
+    try:
+        return int(request.POST["version"])
+    except (KeyError, ValueError, OverflowError):
+        return None
+
+
+def _sort_links(current: str) -> dict[str, str]:
+    """Where each sortable column header points."""
+    links = {}
+    for column, (first, second) in SORT_TOGGLES.items():
+        links[column] = second if current == first else first
+    return links
+
+
+def _filter_choices(user: User) -> dict[str, Any]:
+    """Options of the filter bar."""
+    return {
+        "statuses": AccountStatus.choices,
+        "tiers": Tier.choices,
+        "industries": Industry.choices,
+        "sizes": CompanySize.choices,
+        "countries": list(countries),
+        "owners": assignable_users(user),
+    }
+
+
+@require_GET
+@login_required
+def account_list_view(request: HttpRequest) -> HttpResponse:
+    """The account list: filter bar, sortable table, keyset pages; htmx gets the table only."""
+    user: User = request.user  # type: ignore[assignment]
+    context: dict[str, Any] = {"nav": "accounts"}
+    status = 200
+    try:
+        filters = parse_filters(AccountFilters, request.GET)
+        page = account_list(user, filters, cursor=request.GET.get("cursor") or None)
+    except InvalidInput as error:
+        filters, page, status = AccountFilters.model_validate({}), None, error.status
+        context["filter_errors"] = error.field_errors
+    context.update(filters=filters, page=page, sort_links=_sort_links(filters.sort))
+    if not (request.htmx and not request.htmx.boosted):  # type: ignore[attr-defined]
+        context.update(_filter_choices(user))
+    return render_page_or_partial(
+        request, "accounts/list.html", "accounts/partials/list_results.html", context, status
+    )
+
+
+def _export_header() -> list[str]:
+    return [
+        _("Name"),
+        _("Legal name"),
+        _("Tax id"),
+        _("Status"),
+        _("Tier"),
+        _("Key account"),
+        _("Owner"),
+        _("Industry"),
+        _("Size"),
+        _("Website"),
+        _("Email"),
+        _("Phone"),
+        _("City"),
+        _("Region / province"),
+        _("Country"),
+        _("Annual revenue"),
+        _("Currency"),
+        _("Parent account"),
+        _("Tags"),
+        _("Created"),
+        _("Updated"),
+    ]
+
+
+def _export_row(account: Account, tz: Any) -> list[Any]:
+    return [
+        account.name,
+        account.legal_name,
+        account.tax_id,
+        account.get_status_display(),
+        account.get_tier_display(),
+        _("Yes") if account.is_key_account else _("No"),
+        str(account.owner),
+        account.get_industry_display(),
+        account.get_size_display(),
+        account.website,
+        account.email,
+        account.phone.as_international if account.phone else "",
+        account.city,
+        account.region,
+        account.country.code or "",
+        "" if account.annual_revenue is None else str(account.annual_revenue),
+        account.currency,
+        account.parent.name if account.parent else "",
+        ", ".join(tag.name for tag in account.tags.all()),
+        timezone.localtime(account.created_at, tz).strftime("%Y-%m-%d %H:%M"),
+        timezone.localtime(account.updated_at, tz).strftime("%Y-%m-%d %H:%M"),
+    ]
+
+
+@require_GET
+@login_required
+def account_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Exactly the filtered list as CSV (UTF-8 with BOM so spreadsheets read accents right)."""
+    user: User = request.user  # type: ignore[assignment]
+    filters = parse_filters(AccountFilters, request.GET)
+    rows = account_export_rows(user, filters)
+    # The body streams after the view returns: keep the user's language and time zone for it.
+    language, tz = translation.get_language(), timezone.get_current_timezone()
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(Echo())
+        with translation.override(language):
+            yield "\ufeff" + writer.writerow(_export_header())
+            for account in rows:
+                yield writer.writerow([safe_cell(value) for value in _export_row(account, tz)])
+
+    stamp = timezone.localdate().isoformat()
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
+    return response
+
+
+@require_GET
+@login_required
+def account_autocomplete(request: HttpRequest) -> HttpResponse:
+    """Accounts matching ``q`` to pick from (a parent, a contact's account), never all of them."""
+    user: User = request.user  # type: ignore[assignment]
+    query = request.GET.get("q", "")[:200]
+    accounts: list[Account] = []
+    if query.strip():
+        queryset = AccountFilters.model_validate({"q": query}).apply(visible_accounts(user))
+        exclude = request.GET.get("exclude", "")
+        if exclude.isdigit():
+            queryset = queryset.exclude(pk=int(exclude))
+        accounts = list(queryset.only("pk", "name", "city").order_by("name_key", "pk")[:10])
+    return render_page_or_partial(
+        request,
+        "accounts/partials/autocomplete.html",
+        "accounts/partials/autocomplete.html",
+        {"accounts": accounts, "query": query},
+    )
+
+
+def _form_context(form: AccountForm, account: Account | None, parent_label: str) -> dict[str, Any]:
+    return {
+        "nav": "accounts",
+        "form": form,
+        "account": account,
+        "parent_label": parent_label,
+        "currency_codes": ["EUR", "USD", "GBP", "MXN", "COP", "ARS", "CLP", "PEN", "BRL", "CHF"],
+        "conflict": any(
+            str(CONFLICT_MESSAGE) == str(message) for message in form.non_field_errors()
+        ),
+    }
+
+
+def _form_error(form: AccountForm, error: DomainError) -> None:
+    if isinstance(error, Conflict):
+        form.add_error(None, str(CONFLICT_MESSAGE))
+    else:
+        add_domain_error(form, error)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_create(request: HttpRequest) -> HttpResponse:
+    """Create an account; read-only people get 403."""
+    user: User = request.user  # type: ignore[assignment]
+    ensure_can_write(user)
+    owners = assignable_users(user)
+    status = 200
+    if request.method == "POST":
+        form = AccountForm(request.POST, owners=owners)
+        if form.is_valid():
+            try:
+                account = create_account(actor=user, data=form.account_data())
+            except DomainError as error:
+                _form_error(form, error)
+            else:
+                messages.success(request, _("Account “%(name)s” created.") % {"name": account})
+                return redirect("accounts:detail", pk=account.pk)
+        status = 422
+    else:
+        form = AccountForm(
+            owners=owners,
+            initial={"owner": user.pk, "currency": "EUR", "status": AccountStatus.PROSPECT},
+        )
+    context = _form_context(form, None, request.POST.get("q", ""))
+    return render_page_or_partial(
+        request, "accounts/form.html", "accounts/form.html", context, status
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit an account; a stale version keeps the user's input and overwrites nothing."""
+    user: User = request.user  # type: ignore[assignment]
+    account = get_account_for_user(user, pk, write=True)
+    owners = assignable_users(user)
+    if all(owner.pk != account.owner_id for owner in owners):
+        owners.append(account.owner)
+    status = 200
+    parent_label = account.parent.name if account.parent else ""
+    if request.method == "POST":
+        form = AccountForm(request.POST, owners=owners)
+        parent_label = request.POST.get("q", "")
+        if form.is_valid():
+            try:
+                update_account(
+                    actor=user,
+                    account=account,
+                    changes=form.account_data(account),
+                    expected_version=form.cleaned_data["version"],
+                )
+            except DomainError as error:
+                _form_error(form, error)
+                status = 412 if isinstance(error, Conflict) else error.status
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("accounts:detail", pk=account.pk)
+        else:
+            status = 422
+    else:
+        form = AccountForm(owners=owners, initial=account_initial(account))
+    context = _form_context(form, account, parent_label)
+    return render_page_or_partial(
+        request, "accounts/form.html", "accounts/form.html", context, status
+    )
+
+
+@require_GET
+@login_required
+def account_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """An account's page: header, summary, team, related accounts; other tabs load by htmx."""
+    user: User = request.user  # type: ignore[assignment]
+    account = account_detail(user, pk)
+    context = {
+        "nav": "accounts",
+        "account": account,
+        "can_write": user.can_write,
+        "team_form": TeamMemberForm(people=assignable_users(user)) if user.can_write else None,
+    }
+    return render_page_or_partial(request, "accounts/detail.html", "accounts/detail.html", context)
+
+
+@require_GET
+@login_required
+def account_contacts(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's contacts tab."""
+    user: User = request.user  # type: ignore[assignment]
+    account = get_account_for_user(user, pk)
+    page = contact_list(user, ContactFilters.model_validate({"account": account.pk}), limit=50)
+    context = {"nav": "accounts", "account": account, "page": page}
+    return render_page_or_partial(
+        request, "accounts/contacts.html", "accounts/partials/contacts.html", context
+    )
+
+
+def _team_response(
+    request: HttpRequest, account_pk: int, form: TeamMemberForm | None, status: int = 200
+) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    account = account_detail(user, account_pk)
+    if form is None and user.can_write:
+        form = TeamMemberForm(people=assignable_users(user))
+    context = {
+        "nav": "accounts",
+        "account": account,
+        "can_write": user.can_write,
+        "team_form": form,
+    }
+    return render_page_or_partial(
+        request, "accounts/team.html", "accounts/partials/team.html", context, status
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account_team(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account team tab; POST adds someone or changes their role."""
+    user: User = request.user  # type: ignore[assignment]
+    if request.method == "GET":
+        get_account_for_user(user, pk)
+        return _team_response(request, pk, None)
+    account = get_account_for_user(user, pk, write=True)
+    people = assignable_users(user)
+    form = TeamMemberForm(request.POST, people=people)
+    if form.is_valid():
+        person = next(p for p in people if p.pk == form.cleaned_data["user"])
+        try:
+            set_team_member(
+                actor=user, account=account, user=person, role=form.cleaned_data["role"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if not request.htmx:  # type: ignore[attr-defined]
+                messages.success(request, _("Account team updated."))
+                return redirect(reverse("accounts:detail", args=[account.pk]) + "#team")
+            return _team_response(request, account.pk, None)
+    return _team_response(request, account.pk, form, status=422)
+
+
+@require_POST
+@login_required
+def account_team_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take someone off the account team."""
+    user: User = request.user  # type: ignore[assignment]
+    get_account_for_user(user, pk, write=True)
+    account = account_detail(user, pk)
+    person_pk = request.POST.get("user", "")
+    member = next(
+        (m for m in account.team_members.all() if str(m.user_id) == person_pk.strip()), None
+    )
+    if member is None:
+        messages.error(request, _("That person is not on the account team."))
+    else:
+        remove_team_member(actor=user, account=account, user=member.user)
+        messages.success(request, _("%(name)s left the account team.") % {"name": member.user})
+    if request.htmx:  # type: ignore[attr-defined]
+        return _team_response(request, account.pk, None)
+    return redirect(reverse("accounts:detail", args=[account.pk]) + "#team")
+
+
+# --- History -------------------------------------------------------------------------------
+
+_HIDDEN_HISTORY_FIELDS = {"id", "created_at", "updated_at", "created_by", "account"}
+
+
+def _label(field: models.ForeignKey[Any, Any]) -> str:
+    """``app.Model`` of the record a foreign key points to."""
+    return cast(type[models.Model], field.related_model)._meta.label
+
+
+def _plain(value: Any) -> Any:
+    """Audit values are stored as text; turn ``"None"`` into empty."""
+    return "" if value in (None, "None") else value
+
+
+def _display_value(field: models.Field | None, raw: Any, names: dict[tuple[str, str], str]) -> Any:
+    """One before/after value as people read it: labels, names, local dates, numbers."""
+    value = _plain(raw)
+    if value == "" or field is None:
+        return value
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(field, models.BooleanField):
+        return _("Yes") if value == "True" else _("No")
+    if isinstance(field, models.ForeignKey):
+        return names.get((_label(field), str(value)), f"#{value}")
+    if isinstance(field, models.DateTimeField):
+        parsed = parse_datetime(str(value))
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, dt.UTC)
+        return parsed or value
+    if isinstance(field, models.DecimalField):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return value
+    return value
+
+
+def _related_names(user: User, entries: list[LogEntry]) -> dict[tuple[str, str], str]:
+    """Names of the people and records the entries point to, one query per kind of record.
+
+    Accounts and contacts the user cannot see stay as ``#pk``: history never leaks them.
+    """
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        model = entry.content_type.model_class()
+        for name, values in (entry.changes or {}).items():
+            try:
+                field = model._meta.get_field(name) if model else None
+            except FieldDoesNotExist:
+                continue
+            if isinstance(field, models.ForeignKey) and isinstance(values, list):
+                for value in values:
+                    if str(value).isdigit():
+                        wanted.setdefault(_label(field), set()).add(int(value))
+    lookups: dict[str, models.QuerySet[Any]] = {
+        User._meta.label: User.objects.all(),
+        Account._meta.label: visible_accounts(user),
+        Contact._meta.label: visible_contacts(user),
+    }
+    names: dict[tuple[str, str], str] = {}
+    for label, pks in wanted.items():
+        if label in lookups:
+            for row in lookups[label].filter(pk__in=pks):
+                names[(label, str(row.pk))] = str(row)
+    return names
+
+
+def history_rows(user: User, entries: list[LogEntry]) -> list[dict[str, Any]]:
+    """Audit entries shaped for the History tab: who, when, what, and each field before → after."""
+    names = _related_names(user, entries)
+    action_labels = {
+        LogEntry.Action.CREATE: _("created"),
+        LogEntry.Action.UPDATE: _("changed"),
+        LogEntry.Action.DELETE: _("deleted"),
+    }
+    rows = []
+    for entry in entries:
+        model = entry.content_type.model_class()
+        position = {f.name: i for i, f in enumerate(model._meta.get_fields())} if model else {}
+        changes = []
+        for name, values in sorted(
+            (entry.changes or {}).items(), key=lambda item: position.get(item[0], len(position))
+        ):
+            if name in _HIDDEN_HISTORY_FIELDS:
+                continue
+            try:
+                field = model._meta.get_field(name) if model else None
+            except FieldDoesNotExist:
+                field = None
+            label = str(getattr(field, "verbose_name", name))
+            if isinstance(values, dict):  # many-to-many: {"operation": "add", "objects": [...]}
+                verb = _("added") if values.get("operation") == "add" else _("removed")
+                changes.append(
+                    {"field": label, "m2m": verb, "objects": ", ".join(values.get("objects", []))}
+                )
+                continue
+            before, after = [*values, "", ""][:2]
+            if entry.action == LogEntry.Action.CREATE and _plain(after) == "":
+                continue
+            changes.append(
+                {
+                    "field": label,
+                    "before": _display_value(field, before, names),
+                    "after": _display_value(field, after, names),
+                }
+            )
+        is_account = model is Account
+        rows.append(
+            {
+                "entry": entry,
+                "action": action_labels.get(entry.action, ""),
+                "subject": "" if is_account else entry.object_repr,
+                "subject_kind": "" if is_account or model is None else model._meta.verbose_name,
+                "changes": changes,
+            }
+        )
+    return rows
+
+
+@require_GET
+@login_required
+def account_history_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's audit trail (newest 100 entries), including its team and contact links."""
+    user: User = request.user  # type: ignore[assignment]
+    account = get_account_for_user(user, pk)
+    entries = list(account_history(user, account)[: HISTORY_LIMIT + 1])
+    context = {
+        "nav": "accounts",
+        "account": account,
+        "rows": history_rows(user, entries[:HISTORY_LIMIT]),
+        "truncated": len(entries) > HISTORY_LIMIT,
+        "limit": HISTORY_LIMIT,
+    }
+    return render_page_or_partial(
+        request, "accounts/history.html", "accounts/partials/history.html", context
+    )
+
+
+# --- Trash ---------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def account_trash(request: HttpRequest) -> HttpResponse:
+    """Accounts in the trash the user can see, most recently changed first, with Restore."""
+    user: User = request.user  # type: ignore[assignment]
+    status = 200
+    context: dict[str, Any] = {"nav": "accounts", "can_write": user.can_write}
+    try:
+        filters = parse_filters(AccountFilters, request.GET, ignore={"sort"})
+        filters = filters.model_copy(update={"sort": "-updated_at"})
+        page = account_list(user, filters, cursor=request.GET.get("cursor") or None, trashed=True)
+    except InvalidInput as error:
+        filters, page, status = AccountFilters.model_validate({}), None, error.status
+        context["filter_errors"] = error.field_errors
+    context.update(filters=filters, page=page)
+    return render_page_or_partial(
+        request, "accounts/trash.html", "accounts/partials/trash_results.html", context, status
+    )
+
+
+@require_POST
+@login_required
+def account_trash_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an account to the trash (the version guards against trashing fresh changes)."""
+    user: User = request.user  # type: ignore[assignment]
+    account = get_account_for_user(user, pk, write=True)
+    try:
+        trash_account(actor=user, account=account, expected_version=_version(request))
+    except Conflict:
+        messages.error(request, CONFLICT_MESSAGE)
+        return redirect("accounts:detail", pk=account.pk)
+    messages.success(
+        request,
+        _("“%(name)s” moved to the trash. You can restore it from there.") % {"name": account},
+    )
+    return redirect("accounts:list")
+
+
+@require_POST
+@login_required
+def account_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bring an account back from the trash."""
+    user: User = request.user  # type: ignore[assignment]
+    account = get_account_for_user(user, pk, write=True, trashed=True)
+    restore_account(actor=user, account=account)
+    messages.success(request, _("“%(name)s” restored.") % {"name": account})
+    return redirect("accounts:detail", pk=account.pk)
