@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -141,7 +143,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
@@ -164,13 +166,24 @@ for _prefix, _path in [
 ]:
     if _path.exists():
         STATICFILES_DIRS.append((_prefix, _path))  # type: ignore[arg-type]
+
+
+def _static_storage() -> str:
+    """Hashed names once ``collectstatic`` wrote its manifest; plain names before (or in DEBUG).
+
+    A manifest storage without a manifest fails on every ``{% static %}``, so a server started
+    before ``collectstatic`` (``cartera serve`` runs it first) still renders its pages.
+    """
+    if DEBUG:
+        return "django.contrib.staticfiles.storage.StaticFilesStorage"
+    if (STATIC_ROOT / "staticfiles.json").exists():
+        return "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    return "whitenoise.storage.CompressedStaticFilesStorage"
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": _static_storage()},
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -181,14 +194,20 @@ EMAIL_BACKEND = os.environ.get(
     "CARTERA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("CARTERA_FROM_EMAIL", "cartera@localhost")
-if os.environ.get("CARTERA_EMAIL_URL"):
-    _email = dj_database_url.parse(os.environ["CARTERA_EMAIL_URL"])
+_EMAIL_URL = env_str("CARTERA_EMAIL_URL")
+if _EMAIL_URL:
+    # smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 (TLS);
+    # percent-encode special characters in the user and password.
+    _email = urlsplit(_EMAIL_URL)
+    if _email.scheme not in {"smtp", "smtps"} or not _email.hostname:
+        raise ImproperlyConfigured("CARTERA_EMAIL_URL must look like smtp://user:pass@host:587")
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _email["HOST"]
-    EMAIL_PORT = int(_email["PORT"] or 587)
-    EMAIL_HOST_USER = _email["USER"]
-    EMAIL_HOST_PASSWORD = _email["PASSWORD"]
-    EMAIL_USE_TLS = True
+    EMAIL_HOST = _email.hostname
+    EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 587)
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_USE_TLS = not EMAIL_USE_SSL
 
 # Background work: the database-backed queue needs no broker (embedded mode); set
 # CARTERA_REDIS_URL to run the queue on Redis through RQ when one process is not enough.
