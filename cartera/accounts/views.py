@@ -6,29 +6,22 @@ Views only parse input, call a selector or a service and render; the services de
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any
 
-from auditlog.models import LogEntry
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist
-from django.db import models
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_countries import countries
 
 from cartera.contacts.filters import ContactFilters
-from cartera.contacts.models import Contact
-from cartera.contacts.selectors import contact_list, visible_contacts
+from cartera.contacts.selectors import contact_list
 from cartera.core.errors import Conflict, DomainError, InvalidInput
 from cartera.core.export import Echo, safe_cell
 from cartera.core.filters import parse_filters
@@ -38,6 +31,7 @@ from cartera.users.models import User
 
 from .filters import AccountFilters
 from .forms import AccountForm, TeamMemberForm, account_initial
+from .history import history_rows
 from .models import Account, AccountStatus, CompanySize, Industry, Tier
 from .selectors import (
     account_detail,
@@ -401,124 +395,6 @@ def account_team_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- History -------------------------------------------------------------------------------
-
-_HIDDEN_HISTORY_FIELDS = {"id", "created_at", "updated_at", "created_by", "account"}
-
-
-def _label(field: models.ForeignKey[Any, Any]) -> str:
-    """``app.Model`` of the record a foreign key points to."""
-    return cast(type[models.Model], field.related_model)._meta.label
-
-
-def _plain(value: Any) -> Any:
-    """Audit values are stored as text; turn ``"None"`` into empty."""
-    return "" if value in (None, "None") else value
-
-
-def _display_value(field: models.Field | None, raw: Any, names: dict[tuple[str, str], str]) -> Any:
-    """One before/after value as people read it: labels, names, local dates, numbers."""
-    value = _plain(raw)
-    if value == "" or field is None:
-        return value
-    if field.choices:
-        return dict(field.flatchoices).get(value, value)
-    if isinstance(field, models.BooleanField):
-        return _("Yes") if value == "True" else _("No")
-    if isinstance(field, models.ForeignKey):
-        return names.get((_label(field), str(value)), f"#{value}")
-    if isinstance(field, models.DateTimeField):
-        parsed = parse_datetime(str(value))
-        if parsed is not None and timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, dt.UTC)
-        return parsed or value
-    if isinstance(field, models.DecimalField):
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            return value
-    return value
-
-
-def _related_names(user: User, entries: list[LogEntry]) -> dict[tuple[str, str], str]:
-    """Names of the people and records the entries point to, one query per kind of record.
-
-    Accounts and contacts the user cannot see stay as ``#pk``: history never leaks them.
-    """
-    wanted: dict[str, set[int]] = {}
-    for entry in entries:
-        model = entry.content_type.model_class()
-        for name, values in (entry.changes or {}).items():
-            try:
-                field = model._meta.get_field(name) if model else None
-            except FieldDoesNotExist:
-                continue
-            if isinstance(field, models.ForeignKey) and isinstance(values, list):
-                for value in values:
-                    if str(value).isdigit():
-                        wanted.setdefault(_label(field), set()).add(int(value))
-    lookups: dict[str, models.QuerySet[Any]] = {
-        User._meta.label: User.objects.all(),
-        Account._meta.label: visible_accounts(user),
-        Contact._meta.label: visible_contacts(user),
-    }
-    names: dict[tuple[str, str], str] = {}
-    for label, pks in wanted.items():
-        if label in lookups:
-            for row in lookups[label].filter(pk__in=pks):
-                names[(label, str(row.pk))] = str(row)
-    return names
-
-
-def history_rows(user: User, entries: list[LogEntry]) -> list[dict[str, Any]]:
-    """Audit entries shaped for the History tab: who, when, what, and each field before → after."""
-    names = _related_names(user, entries)
-    action_labels = {
-        LogEntry.Action.CREATE: _("created"),
-        LogEntry.Action.UPDATE: _("changed"),
-        LogEntry.Action.DELETE: _("deleted"),
-    }
-    rows = []
-    for entry in entries:
-        model = entry.content_type.model_class()
-        position = {f.name: i for i, f in enumerate(model._meta.get_fields())} if model else {}
-        changes = []
-        for name, values in sorted(
-            (entry.changes or {}).items(), key=lambda item: position.get(item[0], len(position))
-        ):
-            if name in _HIDDEN_HISTORY_FIELDS:
-                continue
-            try:
-                field = model._meta.get_field(name) if model else None
-            except FieldDoesNotExist:
-                field = None
-            label = str(getattr(field, "verbose_name", name))
-            if isinstance(values, dict):  # many-to-many: {"operation": "add", "objects": [...]}
-                verb = _("added") if values.get("operation") == "add" else _("removed")
-                changes.append(
-                    {"field": label, "m2m": verb, "objects": ", ".join(values.get("objects", []))}
-                )
-                continue
-            before, after = [*values, "", ""][:2]
-            if entry.action == LogEntry.Action.CREATE and _plain(after) == "":
-                continue
-            changes.append(
-                {
-                    "field": label,
-                    "before": _display_value(field, before, names),
-                    "after": _display_value(field, after, names),
-                }
-            )
-        is_account = model is Account
-        rows.append(
-            {
-                "entry": entry,
-                "action": action_labels.get(entry.action, ""),
-                "subject": "" if is_account else entry.object_repr,
-                "subject_kind": "" if is_account or model is None else model._meta.verbose_name,
-                "changes": changes,
-            }
-        )
-    return rows
 
 
 @require_GET

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cartera.accounts.filters import AccountFilters
+from cartera.accounts.history import history_rows
 from cartera.accounts.selectors import account_list, get_account_for_user, visible_accounts
 from cartera.activities.filters import InteractionFilters
 from cartera.activities.selectors import contact_timeline as contact_timeline_page
@@ -304,7 +305,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         contact = selectors.get_contact_for_user(user, pk, trashed=True)
     context = {
         "contact": contact,
-        "history": list(selectors.contact_history(user, contact)[:HISTORY_LIMIT]),
+        "history": history_rows(
+            user, list(selectors.contact_history(user, contact)[:HISTORY_LIMIT]), subject=contact
+        ),
         "nav": "contacts",
         **_timeline_context(request, user, contact),
     }

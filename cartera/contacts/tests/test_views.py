@@ -438,10 +438,14 @@ def test_detail_shows_timeline_history_and_accounts(client: Client, book: Book) 
     assert "Kick-off call" in content
     assert reverse("accounts:detail", args=[book.account.pk]) in content
     history = response.context["history"]
-    change = next(entry for entry in history if entry.action == 1)
-    assert change.actor == book.teammate
+    change = next(row for row in history if row["entry"].action == 1)
+    assert change["entry"].actor == book.teammate
+    assert change["changes"] == [{"field": "job title", "before": "", "after": "CFO"}]
     assert "Tomás Teammate" in content
     assert "CFO" in content
+    # Bookkeeping columns and raw Python values never reach the page.
+    assert "None →" not in content
+    assert ">True<" not in content
 
 
 def test_detail_warns_about_do_not_contact(client: Client, book: Book) -> None:
