@@ -39,10 +39,12 @@ def _resolve_contact(values: dict[str, Any], account: Account) -> None:
         return
     contact = values["contact"]
     pk = contact.pk if isinstance(contact, Contact) else contact
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        raise InvalidInput(field_errors={"contact": [_("Choose a contact of this account.")]})
     linked = (
         ContactAccount.objects.filter(
             account=account,
-            contact_id=pk if isinstance(pk, int) else None,
+            contact_id=pk,
             contact__deleted_at=None,
         )
         .select_related("contact")

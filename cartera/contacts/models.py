@@ -88,7 +88,7 @@ class Contact(SoftDeleteModel):
         validators=[MaxLengthValidator(5000)],
     )
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
-    accounts = models.ManyToManyField(
+    accounts: models.ManyToManyField[Account, ContactAccount] = models.ManyToManyField(
         Account, through="ContactAccount", related_name="contacts", verbose_name=_("accounts")
     )
     name_key = models.CharField(max_length=260, editable=False, default="")

@@ -161,7 +161,11 @@ def _chosen_accounts(user: User, pks: list[int]) -> list[Any]:
 
 def _form_context(user: User, form: ContactForm, contact: Contact | None) -> dict[str, Any]:
     """What the contact form page needs: the form and the accounts already picked."""
-    raw = form.data.getlist("accounts") if form.is_bound else form.initial.get("accounts", [])
+    raw = (
+        form.data.getlist("accounts")  # type: ignore[attr-defined]
+        if form.is_bound
+        else form.initial.get("accounts", [])
+    )
     pks = []
     for value in raw:
         try:
@@ -211,10 +215,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a contact; a stale version is refused with the input kept."""
     user = _user(request)
     contact = selectors.get_contact_for_user(user, pk, write=True)
-    initial = {
-        field: getattr(contact, field)
-        for field in ContactForm._meta.fields  # type: ignore[union-attr]
-    }
+    initial = {field: getattr(contact, field) for field in ContactForm.Meta.fields}
     initial["accounts"] = [link.account_id for link in contact.visible_links]  # type: ignore[attr-defined]
     initial["version"] = contact.version
     form = ContactForm(request.POST or None, initial=initial)

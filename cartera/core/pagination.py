@@ -128,6 +128,8 @@ def keyset_page(
     if not rows:
         return Page(items=[], next_cursor=None, previous_cursor=None, limit=size)
     first, last = _row_values(rows[0], ordering), _row_values(rows[-1], ordering)
+    next_cursor: str | None
+    previous_cursor: str | None
     if backward:
         next_cursor = encode_cursor(last, backward=False)
         previous_cursor = encode_cursor(first, backward=True) if has_more else None

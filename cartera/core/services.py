@@ -42,6 +42,9 @@ def apply_changes(
             errors[name] = [str(exc)]
             continue
         field = instance._meta.get_field(name)
+        if not isinstance(field, models.Field):  # reverse relations are never in ``allowed``
+            errors[name] = [_("Unknown field.")]
+            continue
         if (
             value is None
             and not field.null

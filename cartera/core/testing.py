@@ -9,6 +9,7 @@ Everything is made through the services, as a user would.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cartera.accounts.models import Account
 from cartera.accounts.services import create_account, set_team_member
@@ -59,7 +60,7 @@ class Book:
 
 def make_user(actor: User | None, email: str, name: str, role: str, team: Team | None) -> User:
     """A person made through the service, with the shared test password."""
-    data = {"email": email, "full_name": name, "role": role}
+    data: dict[str, Any] = {"email": email, "full_name": name, "role": role}
     if team is not None:
         data["team"] = team
     return create_user(actor=actor, data=data, password=PASSWORD)

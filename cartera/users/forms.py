@@ -23,7 +23,7 @@ class BootstrapFormMixin:
     """Give every widget Bootstrap's classes, and mark invalid fields for screen and reader."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         for field in self.fields.values():  # type: ignore[attr-defined]
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -55,7 +55,7 @@ def time_zone_choices() -> list[tuple[str, str]]:
     ]
 
 
-def language_choices() -> list[tuple[str, str]]:
+def language_choices() -> list[tuple[str, Any]]:
     """The interface languages, after "as the browser says"."""
     return [("", _("As my browser says")), *settings.LANGUAGES]
 
@@ -146,8 +146,7 @@ class QueuedPasswordResetForm(BootstrapFormMixin, PasswordResetForm):
         user = context.get("user")
         language = getattr(user, "language", "") or translation.get_language()
         with translation.override(language):
-            subject = loader.render_to_string(subject_template_name, context)
-            subject = "".join(subject.splitlines())
+            subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
             body = loader.render_to_string(email_template_name, context)
             html_body = (
                 loader.render_to_string(html_email_template_name, context)

@@ -43,7 +43,7 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-    next_page = reverse_lazy("core:home")
+    next_page = reverse_lazy("core:home")  # type: ignore[assignment]
 
 
 class SignOutView(auth_views.LogoutView):
