@@ -8,16 +8,18 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from cartera.core.api import (
+    READ_ERRORS,
+    VERSIONED_WRITE_ERRORS,
+    WRITE_ERRORS,
     PageOut,
     PageQuery,
-    Problem,
     expected_version,
     not_modified,
     page_out,
+    request_actor,
     with_etag,
 )
 from cartera.core.audit_api import AuditEntryOut, history_page
-from cartera.users.models import User
 from cartera.users.selectors import get_person
 
 from . import selectors, services
@@ -33,15 +35,6 @@ from .schemas import (
 
 router = Router(tags=["accounts"])
 
-READ_ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: Problem}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 403: Problem}
-VERSIONED_WRITE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 412: Problem, 428: Problem}
-
-
-def _actor(request: HttpRequest) -> User:
-    user: User = request.auth  # type: ignore[attr-defined]
-    return user
-
 
 @router.get("/accounts", response={200: PageOut[AccountOut], **READ_ERRORS})
 def list_accounts(
@@ -49,14 +42,16 @@ def list_accounts(
 ) -> Any:
     """Accounts the caller sees, filtered as on the account list (lists: repeat or comma-join)."""
     return page_out(
-        selectors.account_list(_actor(request), filters, cursor=page.cursor, limit=page.limit)
+        selectors.account_list(
+            request_actor(request), filters, cursor=page.cursor, limit=page.limit
+        )
     )
 
 
 @router.post("/accounts", response={201: AccountDetailOut, **WRITE_ERRORS})
 def create_account(request: HttpRequest, response: HttpResponse, payload: AccountIn) -> Any:
     """Create an account (owned by the caller unless ``owner`` says otherwise)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     account = services.create_account(actor=actor, data=payload.model_dump(exclude_unset=True))
     account = selectors.account_detail(actor, account.pk)
     with_etag(response, account)
@@ -71,7 +66,7 @@ def list_trashed_accounts(
     """Accounts in the trash that the caller sees, filtered like the account list."""
     return page_out(
         selectors.account_list(
-            _actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
+            request_actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
         )
     )
 
@@ -79,7 +74,7 @@ def list_trashed_accounts(
 @router.get("/accounts/{pk}", response={200: AccountDetailOut, 304: None, **READ_ERRORS})
 def get_account(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """One account with its team and visible child accounts."""
-    account = selectors.account_detail(_actor(request), pk)
+    account = selectors.account_detail(request_actor(request), pk)
     if cached := not_modified(request, account):
         return cached
     with_etag(response, account)
@@ -91,7 +86,7 @@ def update_account(
     request: HttpRequest, response: HttpResponse, pk: int, payload: AccountPatch
 ) -> Any:
     """Change the fields sent; needs ``If-Match`` with the ETag last read (412 if it moved on)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     account = selectors.get_account_for_user(actor, pk, write=True)
     version = expected_version(request, account)
     services.update_account(
@@ -108,7 +103,7 @@ def update_account(
 @router.delete("/accounts/{pk}", response={204: None, **VERSIONED_WRITE_ERRORS})
 def trash_account(request: HttpRequest, pk: int) -> Any:
     """Move an account to the trash (restorable); needs ``If-Match``."""
-    actor = _actor(request)
+    actor = request_actor(request)
     account = selectors.get_account_for_user(actor, pk, write=True)
     version = expected_version(request, account)
     services.trash_account(actor=actor, account=account, expected_version=version)
@@ -118,7 +113,7 @@ def trash_account(request: HttpRequest, pk: int) -> Any:
 @router.post("/accounts/{pk}/restore", response={200: AccountDetailOut, **WRITE_ERRORS})
 def restore_account(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """Bring an account back from the trash."""
-    actor = _actor(request)
+    actor = request_actor(request)
     account = selectors.get_account_for_user(actor, pk, write=True, trashed=True)
     services.restore_account(actor=actor, account=account)
     account = selectors.account_detail(actor, pk)
@@ -129,7 +124,7 @@ def restore_account(request: HttpRequest, response: HttpResponse, pk: int) -> An
 @router.put("/accounts/{pk}/team/{user_pk}", response={200: TeamMemberOut, **WRITE_ERRORS})
 def set_team_member(request: HttpRequest, pk: int, user_pk: int, payload: TeamMemberIn) -> Any:
     """Put a person on the account's team with a role, or change their role there."""
-    actor = _actor(request)
+    actor = request_actor(request)
     account = selectors.get_account_for_user(actor, pk, write=True)
     return services.set_team_member(
         actor=actor, account=account, user=get_person(user_pk), role=payload.role
@@ -139,7 +134,7 @@ def set_team_member(request: HttpRequest, pk: int, user_pk: int, payload: TeamMe
 @router.delete("/accounts/{pk}/team/{user_pk}", response={204: None, **WRITE_ERRORS})
 def remove_team_member(request: HttpRequest, pk: int, user_pk: int) -> Any:
     """Take a person off the account's team."""
-    actor = _actor(request)
+    actor = request_actor(request)
     account = selectors.get_account_for_user(actor, pk, write=True)
     services.remove_team_member(actor=actor, account=account, user=get_person(user_pk))
     return Status(204, None)
@@ -148,6 +143,6 @@ def remove_team_member(request: HttpRequest, pk: int, user_pk: int) -> Any:
 @router.get("/accounts/{pk}/history", response={200: PageOut[AuditEntryOut], **READ_ERRORS})
 def list_account_history(request: HttpRequest, pk: int, page: Query[PageQuery]) -> Any:
     """Audit entries of the account and of its team and contact links, newest first."""
-    actor = _actor(request)
+    actor = request_actor(request)
     account = selectors.get_account_for_user(actor, pk)
     return history_page(selectors.account_history(actor, account), page)

@@ -11,31 +11,24 @@ from ninja import Query, Router, Status
 from cartera.accounts.selectors import get_account_for_user
 from cartera.contacts.selectors import get_contact_for_user
 from cartera.core.api import (
+    READ_ERRORS,
+    VERSIONED_WRITE_ERRORS,
+    WRITE_ERRORS,
     PageOut,
     PageQuery,
-    Problem,
     expected_version,
     not_modified,
     page_out,
+    request_actor,
     with_etag,
 )
 from cartera.core.errors import InvalidInput, NotFound
-from cartera.users.models import User
 
 from . import selectors, services
 from .filters import InteractionFilters
 from .schemas import InteractionIn, InteractionOut, InteractionPatch
 
 router = Router(tags=["timeline"])
-
-READ_ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: Problem}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 403: Problem}
-VERSIONED_WRITE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 412: Problem, 428: Problem}
-
-
-def _actor(request: HttpRequest) -> User:
-    user: User = request.auth  # type: ignore[attr-defined]
-    return user
 
 
 @router.get("/interactions", response={200: PageOut[InteractionOut], **READ_ERRORS})
@@ -44,14 +37,16 @@ def list_interactions(
 ) -> Any:
     """Every interaction on the accounts the caller sees, newest first."""
     return page_out(
-        selectors.interaction_list(_actor(request), filters, cursor=page.cursor, limit=page.limit)
+        selectors.interaction_list(
+            request_actor(request), filters, cursor=page.cursor, limit=page.limit
+        )
     )
 
 
 @router.post("/interactions", response={201: InteractionOut, **WRITE_ERRORS})
 def log_interaction(request: HttpRequest, response: HttpResponse, payload: InteractionIn) -> Any:
     """Log a call, email, meeting or note on an account's timeline."""
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         account = get_account_for_user(actor, payload.account, write=True)
     except NotFound as exc:
@@ -68,7 +63,7 @@ def log_interaction(request: HttpRequest, response: HttpResponse, payload: Inter
 @router.get("/interactions/{pk}", response={200: InteractionOut, 304: None, **READ_ERRORS})
 def get_interaction(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """One interaction."""
-    interaction = selectors.get_interaction_for_user(_actor(request), pk)
+    interaction = selectors.get_interaction_for_user(request_actor(request), pk)
     if cached := not_modified(request, interaction):
         return cached
     with_etag(response, interaction)
@@ -80,7 +75,7 @@ def update_interaction(
     request: HttpRequest, response: HttpResponse, pk: int, payload: InteractionPatch
 ) -> Any:
     """Correct an interaction; needs ``If-Match`` (status changes cannot be edited)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     interaction = selectors.get_interaction_for_user(actor, pk, write=True)
     version = expected_version(request, interaction)
     services.update_interaction(
@@ -97,7 +92,7 @@ def update_interaction(
 @router.delete("/interactions/{pk}", response={204: None, **VERSIONED_WRITE_ERRORS})
 def delete_interaction(request: HttpRequest, pk: int) -> Any:
     """Remove an interaction (the audit trail keeps it); needs ``If-Match``."""
-    actor = _actor(request)
+    actor = request_actor(request)
     interaction = selectors.get_interaction_for_user(actor, pk, write=True)
     version = expected_version(request, interaction)
     services.delete_interaction(actor=actor, interaction=interaction, expected_version=version)
@@ -109,7 +104,7 @@ def list_account_timeline(
     request: HttpRequest, pk: int, filters: Query[InteractionFilters], page: Query[PageQuery]
 ) -> Any:
     """An account's timeline, newest first."""
-    account = get_account_for_user(_actor(request), pk)
+    account = get_account_for_user(request_actor(request), pk)
     return page_out(
         selectors.account_timeline(account, filters, cursor=page.cursor, limit=page.limit)
     )
@@ -120,7 +115,7 @@ def list_contact_timeline(
     request: HttpRequest, pk: int, filters: Query[InteractionFilters], page: Query[PageQuery]
 ) -> Any:
     """A contact's timeline on the accounts the caller sees, newest first."""
-    actor = _actor(request)
+    actor = request_actor(request)
     contact = get_contact_for_user(actor, pk)
     return page_out(
         selectors.contact_timeline(actor, contact, filters, cursor=page.cursor, limit=page.limit)

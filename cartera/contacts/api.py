@@ -8,31 +8,24 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from cartera.core.api import (
+    READ_ERRORS,
+    VERSIONED_WRITE_ERRORS,
+    WRITE_ERRORS,
     PageOut,
     PageQuery,
-    Problem,
     expected_version,
     not_modified,
     page_out,
+    request_actor,
     with_etag,
 )
 from cartera.core.audit_api import AuditEntryOut, history_page
-from cartera.users.models import User
 
 from . import selectors, services
 from .filters import ContactFilters
 from .schemas import ContactIn, ContactOut, ContactPatch
 
 router = Router(tags=["contacts"])
-
-READ_ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: Problem}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 403: Problem}
-VERSIONED_WRITE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 412: Problem, 428: Problem}
-
-
-def _actor(request: HttpRequest) -> User:
-    user: User = request.auth  # type: ignore[attr-defined]
-    return user
 
 
 @router.get("/contacts", response={200: PageOut[ContactOut], **READ_ERRORS})
@@ -41,14 +34,16 @@ def list_contacts(
 ) -> Any:
     """Contacts of the accounts the caller sees, filtered as on the contact list."""
     return page_out(
-        selectors.contact_list(_actor(request), filters, cursor=page.cursor, limit=page.limit)
+        selectors.contact_list(
+            request_actor(request), filters, cursor=page.cursor, limit=page.limit
+        )
     )
 
 
 @router.post("/contacts", response={201: ContactOut, **WRITE_ERRORS})
 def create_contact(request: HttpRequest, response: HttpResponse, payload: ContactIn) -> Any:
     """Create a contact at one or more accounts (the first is their primary account)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     contact = services.create_contact(actor=actor, data=payload.model_dump(exclude_unset=True))
     contact = selectors.get_contact_for_user(actor, contact.pk)
     with_etag(response, contact)
@@ -63,7 +58,7 @@ def list_trashed_contacts(
     """Contacts in the trash that the caller sees."""
     return page_out(
         selectors.contact_list(
-            _actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
+            request_actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
         )
     )
 
@@ -71,7 +66,7 @@ def list_trashed_contacts(
 @router.get("/contacts/{pk}", response={200: ContactOut, 304: None, **READ_ERRORS})
 def get_contact(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """One contact with the accounts the caller sees."""
-    contact = selectors.get_contact_for_user(_actor(request), pk)
+    contact = selectors.get_contact_for_user(request_actor(request), pk)
     if cached := not_modified(request, contact):
         return cached
     with_etag(response, contact)
@@ -83,7 +78,7 @@ def update_contact(
     request: HttpRequest, response: HttpResponse, pk: int, payload: ContactPatch
 ) -> Any:
     """Change the fields sent; needs ``If-Match`` with the ETag last read (412 if it moved on)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     contact = selectors.get_contact_for_user(actor, pk, write=True)
     version = expected_version(request, contact)
     services.update_contact(
@@ -100,7 +95,7 @@ def update_contact(
 @router.delete("/contacts/{pk}", response={204: None, **VERSIONED_WRITE_ERRORS})
 def trash_contact(request: HttpRequest, pk: int) -> Any:
     """Move a contact to the trash (restorable); needs ``If-Match``."""
-    actor = _actor(request)
+    actor = request_actor(request)
     contact = selectors.get_contact_for_user(actor, pk, write=True)
     version = expected_version(request, contact)
     services.trash_contact(actor=actor, contact=contact, expected_version=version)
@@ -110,7 +105,7 @@ def trash_contact(request: HttpRequest, pk: int) -> Any:
 @router.post("/contacts/{pk}/restore", response={200: ContactOut, **WRITE_ERRORS})
 def restore_contact(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """Bring a contact back from the trash."""
-    actor = _actor(request)
+    actor = request_actor(request)
     contact = selectors.get_contact_for_user(actor, pk, write=True, trashed=True)
     services.restore_contact(actor=actor, contact=contact)
     contact = selectors.get_contact_for_user(actor, pk)
@@ -121,6 +116,6 @@ def restore_contact(request: HttpRequest, response: HttpResponse, pk: int) -> An
 @router.get("/contacts/{pk}/history", response={200: PageOut[AuditEntryOut], **READ_ERRORS})
 def list_contact_history(request: HttpRequest, pk: int, page: Query[PageQuery]) -> Any:
     """Audit entries of the contact and of its account links, newest first."""
-    actor = _actor(request)
+    actor = request_actor(request)
     contact = selectors.get_contact_for_user(actor, pk)
     return history_page(selectors.contact_history(actor, contact), page)

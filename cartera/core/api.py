@@ -268,6 +268,18 @@ class PageOut(Schema, Generic[T]):
     previous_cursor: str | None
 
 
+#: Error responses each kind of operation documents in OpenAPI.
+READ_ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: Problem}
+WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 403: Problem}
+VERSIONED_WRITE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 412: Problem, 428: Problem}
+
+
+def request_actor(request: HttpRequest) -> User:
+    """The signed-in person an authenticated operation acts for."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    return user
+
+
 def page_out(page: Page[Any]) -> dict[str, Any]:
     """A selector's ``Page`` in the shape of ``PageOut``."""
     return {

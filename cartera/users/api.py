@@ -7,11 +7,19 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from cartera.core.api import PageOut, PageQuery, Problem, not_modified, page_out, with_etag
+from cartera.core.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    PageOut,
+    PageQuery,
+    not_modified,
+    page_out,
+    request_actor,
+    with_etag,
+)
 from cartera.core.pagination import keyset_page
 
 from . import selectors, services
-from .models import User
 from .schemas import (
     MeOut,
     ProfilePatch,
@@ -29,19 +37,14 @@ from .schemas import (
 
 router = Router(tags=["users"])
 
-ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: Problem}
-ADMIN_ERRORS: dict[int, Any] = {**ERRORS, 403: Problem}
-
-
-def _actor(request: HttpRequest) -> User:
-    user: User = request.auth  # type: ignore[attr-defined]
-    return user
+ERRORS = READ_ERRORS
+ADMIN_ERRORS = WRITE_ERRORS
 
 
 @router.get("/me", response={200: MeOut, 304: None, **ERRORS})
 def get_me(request: HttpRequest, response: HttpResponse) -> Any:
     """The signed-in person."""
-    me = _actor(request)
+    me = request_actor(request)
     if cached := not_modified(request, me):
         return cached
     with_etag(response, me)
@@ -51,7 +54,7 @@ def get_me(request: HttpRequest, response: HttpResponse) -> Any:
 @router.patch("/me", response={200: MeOut, **ERRORS})
 def update_me(request: HttpRequest, response: HttpResponse, payload: ProfilePatch) -> Any:
     """Change one's own name, language ('en', 'es', or '' to follow the browser) or time zone."""
-    me = _actor(request)
+    me = request_actor(request)
     me = services.update_user(actor=me, user=me, changes=payload.model_dump(exclude_unset=True))
     with_etag(response, me)
     return me
@@ -60,7 +63,7 @@ def update_me(request: HttpRequest, response: HttpResponse, payload: ProfilePatc
 @router.get("/users", response={200: PageOut[UserOut], **ERRORS})
 def list_users(request: HttpRequest, page: Query[PageQuery]) -> Any:
     """People, by name: active ones for everyone, everyone for administrators."""
-    queryset = selectors.user_list(_actor(request))
+    queryset = selectors.user_list(request_actor(request))
     return page_out(
         keyset_page(queryset, ordering=("full_name", "pk"), cursor=page.cursor, limit=page.limit)
     )
@@ -70,7 +73,7 @@ def list_users(request: HttpRequest, page: Query[PageQuery]) -> Any:
 def create_user(request: HttpRequest, response: HttpResponse, payload: UserIn) -> Any:
     """Add a person who can sign in (administrators)."""
     data = payload.model_dump(exclude={"password"})
-    user = services.create_user(actor=_actor(request), data=data, password=payload.password)
+    user = services.create_user(actor=request_actor(request), data=data, password=payload.password)
     with_etag(response, user)
     return Status(201, user)
 
@@ -78,7 +81,7 @@ def create_user(request: HttpRequest, response: HttpResponse, payload: UserIn) -
 @router.get("/users/{pk}", response={200: UserDetailOut, 304: None, **ERRORS})
 def get_user(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """One person's full record (administrators; 404 for everyone else)."""
-    user = selectors.get_user_for_admin(_actor(request), pk)
+    user = selectors.get_user_for_admin(request_actor(request), pk)
     if cached := not_modified(request, user):
         return cached
     with_etag(response, user)
@@ -88,7 +91,7 @@ def get_user(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
 @router.patch("/users/{pk}", response={200: UserDetailOut, **ADMIN_ERRORS})
 def update_user(request: HttpRequest, response: HttpResponse, pk: int, payload: UserPatch) -> Any:
     """Change a person's details, role, team or whether they may sign in (administrators)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     user = selectors.get_user_for_admin(actor, pk)
     user = services.update_user(
         actor=actor, user=user, changes=payload.model_dump(exclude_unset=True)
@@ -110,7 +113,7 @@ def list_teams(request: HttpRequest, page: Query[PageQuery]) -> Any:
 @router.post("/teams", response={201: TeamOut, **ADMIN_ERRORS})
 def create_team(request: HttpRequest, response: HttpResponse, payload: TeamIn) -> Any:
     """Add a team (administrators)."""
-    team = services.create_team(actor=_actor(request), data=payload.model_dump())
+    team = services.create_team(actor=request_actor(request), data=payload.model_dump())
     with_etag(response, team)
     return Status(201, team)
 
@@ -118,7 +121,7 @@ def create_team(request: HttpRequest, response: HttpResponse, payload: TeamIn) -
 @router.get("/teams/{pk}", response={200: TeamOut, 304: None, **ERRORS})
 def get_team(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """One team (administrators; 404 for everyone else)."""
-    team = selectors.get_team(_actor(request), pk)
+    team = selectors.get_team(request_actor(request), pk)
     if cached := not_modified(request, team):
         return cached
     with_etag(response, team)
@@ -128,7 +131,7 @@ def get_team(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
 @router.patch("/teams/{pk}", response={200: TeamOut, **ADMIN_ERRORS})
 def update_team(request: HttpRequest, response: HttpResponse, pk: int, payload: TeamPatch) -> Any:
     """Rename a team or change its manager (administrators)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     team = selectors.get_team(actor, pk)
     team = services.update_team(
         actor=actor, team=team, changes=payload.model_dump(exclude_unset=True)
@@ -140,7 +143,7 @@ def update_team(request: HttpRequest, response: HttpResponse, pk: int, payload: 
 @router.get("/tokens", response={200: PageOut[TokenOut], **ERRORS})
 def list_tokens(request: HttpRequest, page: Query[PageQuery]) -> Any:
     """The signed-in person's own tokens, newest first."""
-    queryset = selectors.token_list(_actor(request))
+    queryset = selectors.token_list(request_actor(request))
     return page_out(
         keyset_page(queryset, ordering=("-created_at", "-pk"), cursor=page.cursor, limit=page.limit)
     )
@@ -149,7 +152,7 @@ def list_tokens(request: HttpRequest, page: Query[PageQuery]) -> Any:
 @router.post("/tokens", response={201: TokenCreatedOut, **ERRORS})
 def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     """Create a personal access token; its secret is in this response only."""
-    me = _actor(request)
+    me = request_actor(request)
     token, raw = services.create_api_token(
         actor=me, user=me, name=payload.name, expires_at=payload.expires_at
     )
@@ -160,7 +163,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
 @router.get("/tokens/{pk}", response={200: TokenOut, 304: None, **ERRORS})
 def get_token(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """One of the signed-in person's tokens."""
-    token = selectors.get_token_for_user(_actor(request), pk)
+    token = selectors.get_token_for_user(request_actor(request), pk)
     if cached := not_modified(request, token):
         return cached
     with_etag(response, token)
@@ -170,6 +173,6 @@ def get_token(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
 @router.delete("/tokens/{pk}", response={200: TokenOut, **ERRORS})
 def revoke_token(request: HttpRequest, pk: int) -> Any:
     """Revoke one of the signed-in person's tokens for good (it stays listed, as revoked)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     token = selectors.get_token_for_user(actor, pk)
     return services.revoke_api_token(actor=actor, token=token)
