@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 from django.conf import settings
 from django.db import models
@@ -67,11 +67,3 @@ class SoftDeleteModel(VersionedModel):
     def is_deleted(self) -> bool:
         """Whether the row is in the trash."""
         return self.deleted_at is not None
-
-
-def model_field_names(model: type[models.Model], data: dict[str, Any]) -> set[str]:
-    """Names in ``data`` that are concrete, editable fields of ``model`` (unknown keys refused)."""
-    editable = {
-        f.name for f in model._meta.get_fields() if getattr(f, "editable", False) and f.concrete
-    }
-    return set(data) & editable

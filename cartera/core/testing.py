@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.test import Client
+
 from cartera.accounts.models import Account
 from cartera.accounts.services import create_account, set_team_member
 from cartera.activities.models import Interaction
@@ -124,3 +126,28 @@ def build_book() -> Book:
 def fresh(user: User) -> User:
     """The same person re-read, without per-request caches (as the next request would see)."""
     return User.objects.get(pk=user.pk)
+
+
+PERSONAS = sorted(EXPECTED_ACCESS)
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+
+
+def client_for(user: User, **kwargs: Any) -> Client:
+    """A browser session signed in as ``user``."""
+    client = Client(**kwargs)
+    client.force_login(user)
+    return client
+
+
+def read_status(persona: str, success: int = 200) -> int:
+    """What reading the book's records answers ``persona``: ``success`` if seen, else 404."""
+    return success if EXPECTED_ACCESS[persona][0] else 404
+
+
+def write_status(persona: str, success: int = 200) -> int:
+    """What changing the book's records answers ``persona``: 404 unseen, 403 read-only."""
+    can_see, can_write = EXPECTED_ACCESS[persona]
+    if not can_see:
+        return 404
+    return success if can_write else 403

@@ -18,10 +18,9 @@ from cartera.accounts.services import (
     trash_account,
     update_account,
 )
-from cartera.core.testing import EXPECTED_ACCESS, Book, fresh
+from cartera.core.testing import EXPECTED_ACCESS, PERSONAS, Book, fresh
 from cartera.users.models import User
 
-PERSONAS = sorted(EXPECTED_ACCESS)
 READ_PAGES = ["accounts:detail", "accounts:history", "accounts:contacts", "accounts:team"]
 
 

@@ -14,20 +14,10 @@ from cartera.accounts.services import create_account, update_account
 from cartera.activities.models import Interaction, InteractionKind
 from cartera.activities.services import log_interaction, update_interaction
 from cartera.contacts.services import create_contact
-from cartera.core.testing import EXPECTED_ACCESS, Book
+from cartera.core.testing import EXPECTED_ACCESS, Book, read_status, write_status
 
 PERSONAS = list(EXPECTED_ACCESS)
 HTMX = {"HX-Request": "true"}
-
-
-def status_for(persona: str, *, write: bool) -> int:
-    """What a persona gets on the book's account: 404 unseen, 403 read-only writes, else OK."""
-    can_see, can_write = EXPECTED_ACCESS[persona]
-    if not can_see:
-        return 404
-    if write and not can_write:
-        return 403
-    return 200
 
 
 def edit_status(persona: str) -> int:
@@ -65,7 +55,7 @@ def test_account_timeline_follows_the_access_rule(client: Client, book: Book, pe
     response = client.get(
         reverse("activities:account_timeline", args=[book.account.pk]), headers=HTMX
     )
-    assert response.status_code == status_for(persona, write=False)
+    assert response.status_code == read_status(persona)
     if response.status_code == 200:
         content = response.content.decode()
         assert "Kick-off call" in content
@@ -77,7 +67,7 @@ def test_quick_log_follows_the_access_rule(client: Client, book: Book, persona: 
     client.force_login(book.persona(persona))
     count = Interaction.objects.count()
     response = quick_log(client, book)
-    expected = status_for(persona, write=True)
+    expected = write_status(persona)
     assert response.status_code == expected
     assert Interaction.objects.count() == count + (1 if expected == 200 else 0)
 

@@ -5,37 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from cartera.accounts.models import Account
 from cartera.contacts.models import Contact, ContactAccount
-from cartera.core.testing import EXPECTED_ACCESS, Book
-from cartera.users.models import User
-
-PERSONAS = sorted(EXPECTED_ACCESS)
-JSON = "application/json"
-PROBLEM = "application/problem+json"
-
-
-def client_for(user: User) -> Client:
-    """A browser session signed in as ``user``."""
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def read_status(persona: str) -> int:
-    """What a read of the book's contact answers this persona."""
-    return 200 if EXPECTED_ACCESS[persona][0] else 404
-
-
-def write_status(persona: str, success: int = 200) -> int:
-    """What a write to the book's contact answers this persona."""
-    can_see, can_write = EXPECTED_ACCESS[persona]
-    if not can_see:
-        return 404
-    return success if can_write else 403
+from cartera.core.testing import (
+    EXPECTED_ACCESS,
+    JSON,
+    PERSONAS,
+    Book,
+    client_for,
+    read_status,
+    write_status,
+)
 
 
 def url(contact: Contact, suffix: str = "") -> str:

@@ -13,20 +13,10 @@ from django.urls import reverse
 from cartera.activities.services import log_interaction
 from cartera.contacts.models import Contact
 from cartera.contacts.services import create_contact, trash_contact, update_contact
-from cartera.core.testing import EXPECTED_ACCESS, Book
+from cartera.core.testing import EXPECTED_ACCESS, Book, read_status, write_status
 
 PERSONAS = list(EXPECTED_ACCESS)
 HTMX = {"HX-Request": "true"}
-
-
-def status_for(persona: str, *, write: bool) -> int:
-    """What a persona gets on the book's contact: 404 unseen, 403 read-only writes, else OK."""
-    can_see, can_write = EXPECTED_ACCESS[persona]
-    if not can_see:
-        return 404
-    if write and not can_write:
-        return 403
-    return 200
 
 
 def contact_data(book: Book, **changes: Any) -> dict[str, Any]:
@@ -63,7 +53,7 @@ def snapshot(contact: Contact) -> tuple[Any, ...]:
 def test_contact_detail_follows_the_access_rule(client: Client, book: Book, persona: str) -> None:
     client.force_login(book.persona(persona))
     response = client.get(reverse("contacts:detail", args=[book.contact.pk]))
-    assert response.status_code == status_for(persona, write=False)
+    assert response.status_code == read_status(persona)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -72,7 +62,7 @@ def test_contact_edit_page_follows_the_access_rule(
 ) -> None:
     client.force_login(book.persona(persona))
     response = client.get(reverse("contacts:edit", args=[book.contact.pk]))
-    assert response.status_code == status_for(persona, write=True)
+    assert response.status_code == write_status(persona)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -83,7 +73,7 @@ def test_contact_edit_post_follows_the_access_rule(
     client.force_login(book.persona(persona))
     data = contact_data(book, first_name="Changed", version=book.contact.version)
     response = client.post(reverse("contacts:edit", args=[book.contact.pk]), data)
-    expected = status_for(persona, write=True)
+    expected = write_status(persona)
     if expected == 200:
         assert response.status_code == 302
         assert Contact.objects.get(pk=book.contact.pk).first_name == "Changed"
@@ -99,7 +89,7 @@ def test_contact_trash_follows_the_access_rule(client: Client, book: Book, perso
     response = client.post(
         reverse("contacts:trash", args=[book.contact.pk]), {"version": book.contact.version}
     )
-    expected = status_for(persona, write=True)
+    expected = write_status(persona)
     if expected == 200:
         assert response.status_code == 302
         assert Contact.objects.get(pk=book.contact.pk).is_deleted
@@ -113,7 +103,7 @@ def test_contact_create_follows_the_access_rule(client: Client, book: Book, pers
     client.force_login(book.persona(persona))
     count = Contact.objects.count()
     response = client.post(reverse("contacts:create"), contact_data(book))
-    expected = status_for(persona, write=True)
+    expected = write_status(persona)
     if expected == 200:
         assert response.status_code == 302
         assert Contact.objects.count() == count + 1

@@ -5,21 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from cartera.accounts.models import Account
 from cartera.accounts.services import update_account
-from cartera.core.testing import EXPECTED_ACCESS, Book
+from cartera.core.testing import EXPECTED_ACCESS, PERSONAS, Book, client_for
 from cartera.users.models import User
-
-PERSONAS = sorted(EXPECTED_ACCESS)
-
-
-def client_for(user: User) -> Client:
-    """A browser session signed in as ``user``."""
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def entries(user: User, **query: Any) -> list[dict[str, Any]]:

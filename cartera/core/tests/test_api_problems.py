@@ -9,11 +9,8 @@ import pytest
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
-from cartera.core.testing import Book
-from cartera.users.models import ApiToken, User
-
-PROBLEM = "application/problem+json"
-JSON = "application/json"
+from cartera.core.testing import JSON, PROBLEM, Book, client_for
+from cartera.users.models import ApiToken
 
 #: Every operation the API offers; adding one means adding it here (and to its tests).
 OPERATIONS = {
@@ -27,13 +24,6 @@ OPERATIONS = {
     "create_team", "get_team", "update_team", "list_tokens", "create_token", "get_token",
     "revoke_token", "list_audit_entries",
 }  # fmt: skip
-
-
-def client_for(user: User, **kwargs: Any) -> Client:
-    """A browser session signed in as ``user``."""
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
 
 
 def openapi() -> dict[str, Any]:

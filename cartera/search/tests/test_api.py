@@ -9,17 +9,7 @@ from django.test import Client
 
 from cartera.accounts.models import Account
 from cartera.contacts.models import Contact, ContactAccount
-from cartera.core.testing import EXPECTED_ACCESS, Book
-from cartera.users.models import User
-
-PERSONAS = sorted(EXPECTED_ACCESS)
-
-
-def client_for(user: User) -> Client:
-    """A browser session signed in as ``user``."""
-    client = Client()
-    client.force_login(user)
-    return client
+from cartera.core.testing import EXPECTED_ACCESS, PERSONAS, Book, client_for
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

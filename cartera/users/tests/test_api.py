@@ -9,19 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from cartera.core.testing import EXPECTED_ACCESS, Book
+from cartera.core.testing import JSON, PERSONAS, Book, client_for
 from cartera.users.models import ApiToken, Team, User
 from cartera.users.services import create_api_token
-
-PERSONAS = sorted(EXPECTED_ACCESS)
-JSON = "application/json"
-
-
-def client_for(user: User) -> Client:
-    """A browser session signed in as ``user``."""
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def bearer(raw: str) -> dict[str, str]:
