@@ -5,6 +5,7 @@ from cartera.activities.api import router as activities_router
 from cartera.contacts.api import router as contacts_router
 from cartera.core.api import build_api
 from cartera.core.audit_api import router as audit_router
+from cartera.imports.api import router as imports_router
 from cartera.search.api import router as search_router
 from cartera.users.api import router as users_router
 
@@ -29,3 +30,4 @@ api.add_router("", activities_router)
 api.add_router("", search_router)
 api.add_router("", users_router)
 api.add_router("", audit_router)
+api.add_router("", imports_router)

@@ -6,11 +6,19 @@ import os
 import sys
 
 COMMANDS: list[tuple[str, str]] = [
-    ("demo [--reset] [--seed N]", "create the database and a bilingual demo, print the logins"),
+    ("demo [--size S] [--reset]", "create the database and a bilingual demo, print the logins"),
     ("serve [--host H] [--port P]", "serve Cartera with gunicorn and run a background worker"),
     ("migrate", "create or update the database tables"),
     ("createadmin [--email E]", "create the first administrator"),
     ("token create|list|revoke", "manage a person's REST API tokens"),
+    (
+        "import accounts|contacts|interactions FILE",
+        "import a CSV or XLSX file (upsert, dry run, error report)",
+    ),
+    (
+        "export accounts|contacts|interactions",
+        "export a filtered list to CSV or XLSX as a given user",
+    ),
     ("worker [--batch]", "run queued background tasks (email, imports, reminders)"),
     ("info", "show version, data directory, database, queue and email settings"),
 ]

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "cartera.accounts",
     "cartera.contacts",
     "cartera.activities",
+    "cartera.imports",
 ]
 
 MIDDLEWARE = [

@@ -13,4 +13,5 @@ urlpatterns = [
     path("contacts/", include("cartera.contacts.urls")),
     path("timeline/", include("cartera.activities.urls")),
     path("search/", include("cartera.search.urls")),
+    path("imports/", include("cartera.imports.urls")),
 ]

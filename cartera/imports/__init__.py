@@ -1,0 +1,1 @@
+"""Bulk import of accounts, contacts and interactions from CSV and XLSX files."""
