@@ -14,6 +14,10 @@ class AccountsConfig(AppConfig):
 
         from .models import Account, AccountTeamMember, Tag
 
-        register(Account, exclude=["search_text", "name_key", "version"], m2m={"tags"})
+        register(
+            Account,
+            exclude=["search_text", "name_key", "domain", "tax_id_key", "version"],
+            m2m={"tags"},
+        )
         register(AccountTeamMember)
         register(Tag)

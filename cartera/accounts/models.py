@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Self
 
 from babel.numbers import list_currencies
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
@@ -93,6 +95,39 @@ class Tag(TimeStampedModel):
         return self.name
 
 
+#: VAT prefixes of EU countries (and the UK): "ES B12345678" and "B12345678" are one tax id.
+_VAT_PREFIXES = frozenset(
+    {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "GB", "HR", "HU"}
+    | {"IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"}
+)
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
+def website_domain(value: str | None) -> str:
+    """The host of a website or email domain, lower-case, without ``www.``, port or path.
+
+    ``"https://WWW.Acme.com:8080/es/"`` → ``"acme.com"``; ``"acme.com"`` → ``"acme.com"``.
+    """
+    text = (value or "").strip().lower()
+    if not text:
+        return ""
+    host = text.split("//", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".")
+    return host.removeprefix("www.")[:253]
+
+
+def tax_id_key(value: str | None) -> str:
+    """A tax id reduced to compare equal however it was typed.
+
+    Upper-case letters and digits only, without the EU VAT country prefix:
+    ``"es-B 12.345.678"`` and ``"B12345678"`` both give ``"B12345678"``.
+    """
+    key = _NOT_ALNUM.sub("", (value or "").upper())
+    if len(key) >= 10 and key[:2] in _VAT_PREFIXES and any(ch.isdigit() for ch in key[2:4]):
+        key = key[2:]
+    return key[:40]
+
+
 class AccountQuerySet(SoftDeleteQuerySet):
     """Reusable filters over accounts."""
 
@@ -107,10 +142,21 @@ class AccountQuerySet(SoftDeleteQuerySet):
         return self.filter(Q(owner_id__in=scope) | Exists(on_team))
 
 
+#: Columns ``refresh_search_fields()`` computes; saved with every ``update_fields`` save.
+DERIVED_FIELDS = ("name_key", "search_text", "domain", "tax_id_key")
+
+
 class Account(SoftDeleteModel):
     """A customer company (or prospect) and everything the team knows about it."""
 
     name = models.CharField(_("name"), max_length=200)
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("The record's id in the system it was imported from."),
+    )
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True, default="")
     tax_id = models.CharField(_("tax id"), max_length=40, blank=True, default="")
     industry = models.CharField(
@@ -160,6 +206,8 @@ class Account(SoftDeleteModel):
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="accounts")
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.CharField(max_length=700, editable=False, default="")
+    domain = models.CharField(max_length=253, editable=False, default="")
+    tax_id_key = models.CharField(max_length=40, editable=False, default="")
 
     objects = AccountQuerySet.as_manager()
 
@@ -190,6 +238,27 @@ class Account(SoftDeleteModel):
                 fields=["-deleted_at"], name="account_trash_idx", condition=~Q(deleted_at=None)
             ),
             models.Index(fields=["tax_id"], name="account_tax_id_idx"),
+            # Import matching: one lookup per key per batch, among accounts not in the trash.
+            models.Index(
+                fields=["external_id"],
+                name="account_external_id_idx",
+                condition=~Q(external_id="") & Q(deleted_at=None),
+            ),
+            models.Index(
+                fields=["tax_id_key"],
+                name="account_tax_id_key_idx",
+                condition=~Q(tax_id_key="") & Q(deleted_at=None),
+            ),
+            models.Index(
+                fields=["domain"],
+                name="account_domain_idx",
+                condition=~Q(domain="") & Q(deleted_at=None),
+            ),
+            models.Index(
+                Lower("email"),
+                name="account_email_lower_idx",
+                condition=~Q(email="") & Q(deleted_at=None),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -199,15 +268,20 @@ class Account(SoftDeleteModel):
         self.refresh_search_fields()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "name_key", "search_text", "updated_at"}
+            kwargs["update_fields"] = {*update_fields, *DERIVED_FIELDS, "updated_at"}
         super().save(*args, **kwargs)
 
     def refresh_search_fields(self) -> None:
-        """Keep the normalised sort and search columns in step with the visible ones."""
+        """Keep the derived columns (sort, search, matching keys) in step with the visible ones.
+
+        The one place they are computed: ``save()``, the demo generator and the bulk importer
+        all call it.
+        """
         self.name_key = normalize(self.name)[:200]
-        domain = self.website.split("//")[-1].split("/")[0].removeprefix("www.")
+        self.domain = website_domain(self.website)
+        self.tax_id_key = tax_id_key(self.tax_id)
         self.search_text = normalize(
-            " ".join([self.name, self.legal_name, self.tax_id, domain, self.email, self.city])
+            " ".join([self.name, self.legal_name, self.tax_id, self.domain, self.email, self.city])
         )[:700]
 
     def clean(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Self
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -63,6 +64,13 @@ class Interaction(VersionedModel):
         _("direction"), max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
     )
     subject = models.CharField(_("subject"), max_length=200)
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("The record's id in the system it was imported from."),
+    )
     body = models.TextField(
         _("details"),
         blank=True,
@@ -89,6 +97,12 @@ class Interaction(VersionedModel):
             models.Index(fields=["account", "-occurred_at", "-id"], name="interaction_account_idx"),
             models.Index(fields=["contact", "-occurred_at", "-id"], name="interaction_contact_idx"),
             models.Index(fields=["-occurred_at", "-id"], name="interaction_recent_idx"),
+            # Import matching by the id the interaction had in the system it came from.
+            models.Index(
+                fields=["external_id"],
+                name="interaction_external_id_idx",
+                condition=~Q(external_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

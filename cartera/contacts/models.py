@@ -7,6 +7,7 @@ from typing import Any, Self
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -61,6 +62,13 @@ class Contact(SoftDeleteModel):
     """A person at one or more customer accounts."""
 
     first_name = models.CharField(_("first name"), max_length=100)
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("The record's id in the system it was imported from."),
+    )
     last_name = models.CharField(_("last name"), max_length=150, blank=True, default="")
     email = models.EmailField(_("email"), blank=True, default="")
     secondary_email = models.EmailField(_("secondary email"), blank=True, default="")
@@ -109,6 +117,17 @@ class Contact(SoftDeleteModel):
                 condition=Q(deleted_at=None),
             ),
             models.Index(fields=["email"], name="contact_email_idx"),
+            # Import matching: one lookup per key per batch, among contacts not in the trash.
+            models.Index(
+                fields=["external_id"],
+                name="contact_external_id_idx",
+                condition=~Q(external_id="") & Q(deleted_at=None),
+            ),
+            models.Index(
+                Lower("email"),
+                name="contact_email_lower_idx",
+                condition=~Q(email="") & Q(deleted_at=None),
+            ),
         ]
 
     def __str__(self) -> str:
