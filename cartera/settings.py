@@ -151,7 +151,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-USE_THOUSAND_SEPARATOR = True
+# Ids, versions and cursors go into URLs and form fields as plain numbers; quantities shown to
+# people are grouped explicitly ({{ n|intcomma }}, the money filter), per locale.
+USE_THOUSAND_SEPARATOR = False
 TIME_ZONE = os.environ.get("CARTERA_TIME_ZONE", "Europe/Madrid")
 USE_TZ = True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from ninja import Query, Router, Status
 
 from cartera.core.api import (
@@ -20,9 +21,11 @@ from cartera.core.api import (
     with_etag,
 )
 from cartera.core.audit_api import AuditEntryOut, history_page
+from cartera.core.export import EXPORT_ERRORS, EXPORT_OPENAPI, ExportQuery, export_response
 from cartera.users.selectors import get_person
 
 from . import selectors, services
+from .exports import ACCOUNT_EXPORT
 from .filters import AccountFilters
 from .schemas import (
     AccountDetailOut,
@@ -46,6 +49,15 @@ def list_accounts(
             request_actor(request), filters, cursor=page.cursor, limit=page.limit
         )
     )
+
+
+@router.get("/accounts/export", response=EXPORT_ERRORS, openapi_extra=EXPORT_OPENAPI)
+def export_accounts(
+    request: HttpRequest, filters: Query[AccountFilters], options: Query[ExportQuery]
+) -> HttpResponseBase:
+    """Every account the caller sees matching the list's filters, as CSV (streamed) or XLSX."""
+    rows = selectors.account_export_rows(request_actor(request), filters)
+    return export_response(ACCOUNT_EXPORT, rows, options.format)
 
 
 @router.post("/accounts", response={201: AccountDetailOut, **WRITE_ERRORS})

@@ -5,16 +5,14 @@ Views only parse input, call a selector or a service and render; the services de
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,12 +21,13 @@ from django_countries import countries
 from cartera.contacts.filters import ContactFilters
 from cartera.contacts.selectors import contact_list
 from cartera.core.errors import Conflict, DomainError, InvalidInput
-from cartera.core.export import Echo, safe_cell
+from cartera.core.export import export_format, export_response
 from cartera.core.filters import parse_filters
 from cartera.core.views import add_domain_error, render_page_or_partial
 from cartera.users.access import assignable_users
 from cartera.users.models import User
 
+from .exports import ACCOUNT_EXPORT
 from .filters import AccountFilters
 from .forms import AccountForm, TeamMemberForm, account_initial
 from .history import history_rows
@@ -116,79 +115,14 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _export_header() -> list[str]:
-    return [
-        _("Name"),
-        _("Legal name"),
-        _("Tax id"),
-        _("Status"),
-        _("Tier"),
-        _("Key account"),
-        _("Owner"),
-        _("Industry"),
-        _("Size"),
-        _("Website"),
-        _("Email"),
-        _("Phone"),
-        _("City"),
-        _("Region / province"),
-        _("Country"),
-        _("Annual revenue"),
-        _("Currency"),
-        _("Parent account"),
-        _("Tags"),
-        _("Created"),
-        _("Updated"),
-    ]
-
-
-def _export_row(account: Account, tz: Any) -> list[Any]:
-    return [
-        account.name,
-        account.legal_name,
-        account.tax_id,
-        account.get_status_display(),
-        account.get_tier_display(),
-        _("Yes") if account.is_key_account else _("No"),
-        str(account.owner),
-        account.get_industry_display(),
-        account.get_size_display(),
-        account.website,
-        account.email,
-        account.phone.as_international if account.phone else "",
-        account.city,
-        account.region,
-        account.country.code or "",
-        "" if account.annual_revenue is None else str(account.annual_revenue),
-        account.currency,
-        account.parent.name if account.parent else "",
-        ", ".join(tag.name for tag in account.tags.all()),
-        timezone.localtime(account.created_at, tz).strftime("%Y-%m-%d %H:%M"),
-        timezone.localtime(account.updated_at, tz).strftime("%Y-%m-%d %H:%M"),
-    ]
-
-
 @require_GET
 @login_required
-def account_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Exactly the filtered list as CSV (UTF-8 with BOM so spreadsheets read accents right)."""
+def account_export(request: HttpRequest) -> HttpResponseBase:
+    """Exactly the filtered list: CSV streamed (default) or Excel with ``?format=xlsx``."""
     user: User = request.user  # type: ignore[assignment]
-    filters = parse_filters(AccountFilters, request.GET)
-    rows = account_export_rows(user, filters)
-    # The body streams after the view returns: keep the user's language and time zone for it.
-    language, tz = translation.get_language(), timezone.get_current_timezone()
-
-    def lines() -> Iterator[str]:
-        writer = csv.writer(Echo())
-        with translation.override(language):
-            yield "\ufeff" + writer.writerow(_export_header())
-            for account in rows:
-                yield writer.writerow([safe_cell(value) for value in _export_row(account, tz)])
-
-    stamp = timezone.localdate().isoformat()
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
-    return response
+    fmt = export_format(request.GET.get("format"))
+    filters = parse_filters(AccountFilters, request.GET, ignore={"format"})
+    return export_response(ACCOUNT_EXPORT, account_export_rows(user, filters), fmt)
 
 
 @require_GET

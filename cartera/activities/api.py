@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
@@ -23,8 +24,10 @@ from cartera.core.api import (
     with_etag,
 )
 from cartera.core.errors import InvalidInput, NotFound
+from cartera.core.export import EXPORT_ERRORS, EXPORT_OPENAPI, ExportQuery, export_response
 
 from . import selectors, services
+from .exports import INTERACTION_EXPORT
 from .filters import InteractionFilters
 from .schemas import InteractionIn, InteractionOut, InteractionPatch
 
@@ -41,6 +44,15 @@ def list_interactions(
             request_actor(request), filters, cursor=page.cursor, limit=page.limit
         )
     )
+
+
+@router.get("/interactions/export", response=EXPORT_ERRORS, openapi_extra=EXPORT_OPENAPI)
+def export_interactions(
+    request: HttpRequest, filters: Query[InteractionFilters], options: Query[ExportQuery]
+) -> HttpResponseBase:
+    """Every interaction the caller sees matching the filters, newest first, as CSV or XLSX."""
+    rows = selectors.interaction_export_rows(request_actor(request), filters)
+    return export_response(INTERACTION_EXPORT, rows, options.format)
 
 
 @router.post("/interactions", response={201: InteractionOut, **WRITE_ERRORS})

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db.models import QuerySet
 
 from cartera.accounts.models import Account
 from cartera.contacts.models import Contact
 from cartera.core.errors import Forbidden, NotFound
+from cartera.core.export import CHUNK_SIZE, Row
 from cartera.core.pagination import Page, keyset_page
 from cartera.users.models import User
 
+from .exports import INTERACTION_EXPORT
 from .filters import TIMELINE_ORDERING, InteractionFilters
 from .models import Interaction
 
@@ -71,3 +75,18 @@ def contact_timeline(
     """A page of a contact's timeline on the accounts ``user`` sees, newest first."""
     queryset = filters.apply(visible_interactions(user).filter(contact=contact))
     return _timeline(queryset, cursor, limit)
+
+
+def interaction_export_rows(user: User, filters: InteractionFilters) -> Iterator[Row]:
+    """Every interaction matching ``filters`` that ``user`` sees, newest first, as export rows.
+
+    ``values()`` dicts with the lookups the columns read (``INTERACTION_EXPORT``): the account,
+    contact and author names are joined in, so it is one query however many rows, read
+    ``CHUNK_SIZE`` at a time.
+    """
+    queryset = (
+        filters.apply(visible_interactions(user))
+        .order_by(*TIMELINE_ORDERING)
+        .values(*INTERACTION_EXPORT.fields())
+    )
+    return queryset.iterator(chunk_size=CHUNK_SIZE)

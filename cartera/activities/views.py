@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -21,11 +22,13 @@ from cartera.contacts.filters import ContactFilters
 from cartera.contacts.models import Contact
 from cartera.contacts.selectors import visible_contacts
 from cartera.core.errors import DomainError, InvalidInput
+from cartera.core.export import export_format, export_response
 from cartera.core.filters import parse_filters
 from cartera.core.views import add_domain_error, render_page_or_partial
 from cartera.users.models import User
 
 from . import selectors, services
+from .exports import INTERACTION_EXPORT
 from .filters import InteractionFilters
 from .forms import InteractionForm
 from .models import Interaction, InteractionKind
@@ -171,6 +174,18 @@ def interaction_list(request: HttpRequest) -> HttpResponse:
         "activities/partials/interaction_results.html",
         context,
         status=status,
+    )
+
+
+@login_required
+@require_GET
+def interaction_export(request: HttpRequest) -> HttpResponseBase:
+    """Exactly the filtered timeline: CSV streamed (default) or Excel with ``?format=xlsx``."""
+    user = _user(request)
+    fmt = export_format(request.GET.get("format"))
+    filters = parse_filters(InteractionFilters, request.GET, ignore={"format"})
+    return export_response(
+        INTERACTION_EXPORT, selectors.interaction_export_rows(user, filters), fmt
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from ninja import Query, Router, Status
 
 from cartera.core.api import (
@@ -20,8 +21,10 @@ from cartera.core.api import (
     with_etag,
 )
 from cartera.core.audit_api import AuditEntryOut, history_page
+from cartera.core.export import EXPORT_ERRORS, EXPORT_OPENAPI, ExportQuery, export_response
 
 from . import selectors, services
+from .exports import CONTACT_EXPORT
 from .filters import ContactFilters
 from .schemas import ContactIn, ContactOut, ContactPatch
 
@@ -38,6 +41,15 @@ def list_contacts(
             request_actor(request), filters, cursor=page.cursor, limit=page.limit
         )
     )
+
+
+@router.get("/contacts/export", response=EXPORT_ERRORS, openapi_extra=EXPORT_OPENAPI)
+def export_contacts(
+    request: HttpRequest, filters: Query[ContactFilters], options: Query[ExportQuery]
+) -> HttpResponseBase:
+    """Every contact the caller sees matching the list's filters, as CSV (streamed) or XLSX."""
+    rows = selectors.contact_export_rows(request_actor(request), filters)
+    return export_response(CONTACT_EXPORT, rows, options.format)
 
 
 @router.post("/contacts", response={201: ContactOut, **WRITE_ERRORS})

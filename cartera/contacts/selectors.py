@@ -13,9 +13,11 @@ from django.db.models.functions import Cast
 from cartera.accounts.selectors import visible_accounts
 from cartera.core.audit import history_for
 from cartera.core.errors import Forbidden, NotFound
+from cartera.core.export import CHUNK_SIZE, Row, chunked, phone_text
 from cartera.core.pagination import Page, keyset_page
 from cartera.users.models import User
 
+from .exports import CONTACT_EXPORT
 from .filters import ContactFilters
 from .models import Contact, ContactAccount
 
@@ -64,14 +66,36 @@ def contact_list(
     return keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
 
 
-def contact_export_rows(user: User, filters: ContactFilters) -> Iterator[Contact]:
-    """Every contact matching ``filters`` that ``user`` sees, streamed in chunks."""
+def contact_export_rows(user: User, filters: ContactFilters) -> Iterator[Row]:
+    """Every contact matching ``filters`` that ``user`` sees, in list order, as export rows.
+
+    ``values()`` dicts with the lookups the columns read (``CONTACT_EXPORT``; phones as their
+    stored text), read ``CHUNK_SIZE`` at a time; each chunk costs one more query for the names
+    of the accounts ``user`` sees the contacts at (primary first).
+    """
     queryset = (
         filters.apply(visible_contacts(user))
-        .prefetch_related(_with_accounts(user))
+        .annotate(phone_e164=phone_text("phone"), mobile_e164=phone_text("mobile"))
         .order_by(*filters.ordering)
+        .values("id", *CONTACT_EXPORT.fields())
     )
-    return queryset.iterator(chunk_size=2000)
+    seen = visible_accounts(user).values("pk")
+
+    def add_accounts(chunk: list[Row]) -> None:
+        names: dict[int, list[str]] = {}
+        links = (
+            ContactAccount.objects.filter(
+                contact_id__in=[row["id"] for row in chunk], account__in=seen
+            )
+            .order_by("-is_primary", "account__name_key", "account_id")
+            .values_list("contact_id", "account__name")
+        )
+        for contact_id, name in links:
+            names.setdefault(contact_id, []).append(name)
+        for row in chunk:
+            row["accounts"] = "; ".join(names.get(row["id"], ()))
+
+    return chunked(queryset.iterator(chunk_size=CHUNK_SIZE), CHUNK_SIZE, add_accounts)
 
 
 def contact_history(user: User, contact: Contact) -> QuerySet[LogEntry]:

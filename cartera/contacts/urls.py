@@ -7,7 +7,7 @@ from . import views
 app_name = "contacts"
 urlpatterns = [
     path("", views.contact_list, name="list"),
-    path("export.csv", views.contact_export, name="export"),
+    path("export/", views.contact_export, name="export"),
     path("new/", views.contact_create, name="create"),
     path("account-options/", views.account_options, name="account_options"),
     path("<int:pk>/", views.contact_detail, name="detail"),

@@ -653,7 +653,7 @@ def test_export_in_spanish_translates_the_header(client: Client, book: Book) -> 
     owner.save(update_fields=["language"])
     rows = _csv_rows(_logged_in(client, owner).get(reverse("accounts:export")))
     assert rows[1][0] == "Muñoz Logística"
-    assert len(rows[0]) == 21
+    assert len(rows[0]) == 24
 
 
 def test_invalid_export_filter_is_a_400_not_a_500(client: Client, book: Book) -> None:

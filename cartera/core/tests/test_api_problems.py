@@ -22,7 +22,9 @@ OPERATIONS = {
     "delete_interaction", "list_account_timeline", "list_contact_timeline", "search", "get_me",
     "update_me", "list_users", "create_user", "get_user", "update_user", "list_teams",
     "create_team", "get_team", "update_team", "list_tokens", "create_token", "get_token",
-    "revoke_token", "list_audit_entries",
+    "revoke_token", "list_audit_entries", "export_accounts", "export_contacts",
+    "export_interactions", "list_imports", "create_import", "get_import", "preview_import",
+    "set_import_mapping", "dry_run_import", "start_import", "cancel_import", "import_errors",
 }  # fmt: skip
 
 

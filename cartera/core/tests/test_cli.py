@@ -33,7 +33,17 @@ def test_help_lists_every_cartera_command(capsys: Any, args: list[str]) -> None:
     code, out, _err = run(capsys, *args)
     assert code == 0
     listed = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
-    assert listed == ["demo", "serve", "migrate", "createadmin", "token", "worker", "info"]
+    assert listed == [
+        "demo",
+        "serve",
+        "migrate",
+        "createadmin",
+        "token",
+        "import",
+        "export",
+        "worker",
+        "info",
+    ]
     assert "Every Django management command works too" in out
 
 

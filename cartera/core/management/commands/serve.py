@@ -78,6 +78,9 @@ class Command(BaseCommand):
                 sys.executable, "-m", "gunicorn", "cartera.wsgi",
                 "--bind", f"{host}:{port}",
                 "--workers", str(workers),
+                # Threads keep each worker's heartbeat going during a long export download
+                # (a sync worker streaming a million rows would be killed after --timeout).
+                "--worker-class", "gthread", "--threads", "4",
                 "--access-logfile", "-",
                 "--graceful-timeout", "10",
                 # Its default socket lives in $HOME and would be shared by every instance.
