@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,16 @@ from cartera.imports import services
 from cartera.imports.models import ImportJob
 from cartera.users.models import User
 
-#: The public data sets beside the repository (``../shared/data``; CI checks out the same way).
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+
+def _shared_data() -> Path:
+    """The public data sets: ``$CARTERA_SHARED_DATA``, else ``../shared/data`` beside the clone."""
+    if configured := os.environ.get("CARTERA_SHARED_DATA"):
+        return Path(configured)
+    beside = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    return beside if beside.exists() else Path("/work/shared/data")
+
+
+DATA = _shared_data()
 NORTHWIND_CUSTOMERS = DATA / "northwind" / "csv" / "customers.csv"
 CRM_ACCOUNTS = DATA / "crm-sales-opportunities" / "accounts.csv"
 
