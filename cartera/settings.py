@@ -223,6 +223,8 @@ else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 PHONENUMBER_DEFAULT_REGION = os.environ.get("CARTERA_PHONE_REGION", "ES")
+# Largest file an import accepts (bytes); uploads are stored under DATA_DIR/imports.
+IMPORT_MAX_BYTES = int(os.environ.get("CARTERA_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
 PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
