@@ -83,6 +83,15 @@ test-postgres: install ## the suite except browser tests on PostgreSQL (POSTGRES
 	export CARTERA_DATABASE_URL="$(POSTGRES_URL)"; \
 	$(call run_pytest,$(PYTEST) -m "not browser")
 
+.PHONY: bench bench-quick
+
+# `make bench ARGS="--only pg-large --fresh"` passes options on; `make bench ARGS=--quick` too.
+bench: install ## benchmark on PostgreSQL (large, medium) and SQLite (medium): docs/performance.md
+	$(BIN)/python bench/run.py $(ARGS)
+
+bench-quick: install ## the benchmark's smoke run: small demo on SQLite, under a minute
+	$(BIN)/python bench/run.py --quick $(ARGS)
+
 messages: install ## update the Spanish catalogue from the source strings (needs GNU gettext)
 	cd cartera && ../$(BIN)/python ../manage.py makemessages --locale es --add-location file \
 		--no-obsolete

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field
 
 from cartera.core.filters import PositiveId
-from cartera.core.text import search_terms
+from cartera.core.fulltext import apply_search
 
 from .models import Account, AccountStatus, CompanySize, Industry, Tier
 
@@ -45,8 +45,6 @@ class AccountFilters(BaseModel):
 
     def apply(self, queryset: QuerySet[Account]) -> QuerySet[Account]:
         """Narrow ``queryset`` (already scoped to the user) to these filters."""
-        for term in search_terms(self.q):
-            queryset = queryset.filter(search_text__contains=term)
         conditions = Q()
         if self.status:
             conditions &= Q(status__in=self.status)
@@ -70,7 +68,9 @@ class AccountFilters(BaseModel):
                 account_id=OuterRef("pk"), tag__name__in=self.tag
             )
             queryset = queryset.filter(Exists(tagged))
-        return queryset
+        # Last: when the full-text index finds nothing in this list, words are looked for
+        # inside words instead (see cartera.core.fulltext).
+        return apply_search(queryset, self.q)
 
     @property
     def ordering(self) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from pydantic import BaseModel, ConfigDict, Field
 
 from cartera.core.filters import PositiveId
-from cartera.core.text import search_terms
+from cartera.core.fulltext import apply_search
 
 from .models import BuyingRole, Channel, Contact, ContactAccount
 
@@ -36,8 +36,6 @@ class ContactFilters(BaseModel):
 
     def apply(self, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
         """Narrow ``queryset`` (already scoped to the user) to these filters."""
-        for term in search_terms(self.q):
-            queryset = queryset.filter(search_text__contains=term)
         conditions = Q()
         if self.buying_role:
             conditions &= Q(buying_role__in=self.buying_role)
@@ -50,7 +48,9 @@ class ContactFilters(BaseModel):
                 contact_id=OuterRef("pk"), account_id=self.account
             )
             conditions &= Q(Exists(links))
-        return queryset.filter(conditions)
+        # Last: when the full-text index finds nothing in this list, words are looked for
+        # inside words instead (see cartera.core.fulltext).
+        return apply_search(queryset.filter(conditions), self.q)
 
     @property
     def ordering(self) -> tuple[str, ...]:
