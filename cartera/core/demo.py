@@ -11,21 +11,28 @@ so History tabs show real audit entries with their actors.
 
 from __future__ import annotations
 
+import gc
+import itertools
+import multiprocessing
+import os
 import random
 import re
-from collections.abc import Sequence
+import time as time_module
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import phonenumbers
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.html import escape
 from faker import Faker
+from phonenumber_field.phonenumber import PhoneNumber
 
 from cartera.accounts.models import (
+    DERIVED_FIELDS,
     Account,
     AccountStatus,
     AccountTeamMember,
@@ -47,6 +54,13 @@ from cartera.contacts.models import (
 )
 from cartera.contacts.services import create_contact, trash_contact, update_contact
 from cartera.core.audit import audited
+from cartera.core.bulk import (
+    BulkInserter,
+    indexes_built_after,
+    instance_factory,
+    next_free_id,
+    reset_sequences,
+)
 from cartera.core.text import normalize
 from cartera.users.models import Role, User
 from cartera.users.services import create_team, create_user, update_team
@@ -327,6 +341,7 @@ class DemoSummary:
     interactions: int = 0
     service_edits: int = 0
     personas: dict[str, User] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per table (big demos)
 
 
 @dataclass
@@ -636,14 +651,8 @@ class _Builder:
                 children.append(child)
         Account.objects.bulk_update(
             [item.account for item in children],
-            [
-                "parent",
-                "name",
-                "website",
-                "email",
-                "name_key",
-                "search_text",
-            ],
+            # Every column refresh_search_fields() derives (the domain changed too).
+            ["parent", "name", "website", "email", *DERIVED_FIELDS],
         )
         return built
 
@@ -946,6 +955,968 @@ def seed_demo(
         interactions=interaction_count,
         service_edits=edits,
         personas=dict(builder.personas),
+    )
+
+
+# --- the medium and large demos --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """How many rows of each kind a demo size has."""
+
+    accounts: int
+    contacts: int
+    interactions: int
+
+
+DEMO_SIZES: dict[str, DemoSize] = {
+    "small": DemoSize(DEFAULT_ACCOUNTS, DEFAULT_CONTACTS, DEFAULT_INTERACTIONS),
+    "medium": DemoSize(10_000, 100_000, 500_000),
+    "large": DemoSize(100_000, 1_000_000, 5_000_000),
+}
+SCALED_HISTORY_DAYS = 3 * 365  # the bigger demos' timelines cover about three years
+POOL_DRAWS = 4000  # Faker draws per pool; repeats are kept, so common names stay common
+PHONE_STEMS = 48  # validated numbers per country and line type; the rest vary their last digits
+PHONE_VARIED_DIGITS = 4  # fill_digit_slots() fills exactly four
+ACTIVITY_PARETO_ALPHA = 1.3  # account activity: a long tail of quiet accounts, a few busy ones
+ACTIVITY_CAP = 150.0
+CONTACT_ACTIVITY_EXPONENT = 0.6  # big accounts have many contacts, but not in proportion
+TIER_ACTIVITY = {Tier.A.value: 20.0, Tier.B.value: 5.0, Tier.C.value: 1.0}
+PROGRESS_STEPS = 10
+
+
+def _table(pairs: Sequence[tuple[Any, int]]) -> tuple[Any, ...]:
+    """Each value repeated by its integer weight: a uniform pick from it is a weighted pick."""
+    return tuple(value for value, weight in pairs for _ in range(weight))
+
+
+SCALED_TIERS = _table([(Tier.A.value, 6), (Tier.B.value, 22), (Tier.C.value, 72)])
+SCALED_STATUSES = _table(
+    [
+        (AccountStatus.ACTIVE.value, 48),
+        (AccountStatus.PROSPECT.value, 20),
+        (AccountStatus.ONBOARDING.value, 6),
+        (AccountStatus.AT_RISK.value, 10),
+        (AccountStatus.CHURNED.value, 16),
+    ]
+)
+SCALED_INDUSTRIES = _table(
+    [
+        (Industry.SOFTWARE.value, 12), (Industry.DISTRIBUTION.value, 11),
+        (Industry.MANUFACTURING.value, 11), (Industry.SERVICES.value, 10),
+        (Industry.RETAIL.value, 8), (Industry.FOOD.value, 7), (Industry.LOGISTICS.value, 7),
+        (Industry.TECHNOLOGY.value, 7), (Industry.FINANCE.value, 6),
+        (Industry.HEALTHCARE.value, 5), (Industry.ENERGY.value, 3), (Industry.TELECOM.value, 3),
+        (Industry.AGENCY.value, 3), (Industry.EDUCATION.value, 2), (Industry.PUBLIC.value, 2),
+        (Industry.REAL_ESTATE.value, 2), (Industry.MEDIA.value, 2),
+    ]
+)  # fmt: skip
+SCALED_KINDS = _table(
+    [
+        (InteractionKind.CALL.value, 30),
+        (InteractionKind.EMAIL.value, 35),
+        (InteractionKind.MEETING.value, 17),
+        (InteractionKind.NOTE.value, 18),
+    ]
+)
+BUYING_ROLES = _table(
+    [
+        (BuyingRole.DECISION_MAKER.value, 20),
+        (BuyingRole.INFLUENCER.value, 30),
+        (BuyingRole.USER.value, 35),
+        (BuyingRole.GATEKEEPER.value, 10),
+        ("", 5),
+    ]
+)
+CHANNELS = _table(
+    [
+        (Channel.EMAIL.value, 45),
+        (Channel.PHONE.value, 20),
+        (Channel.MOBILE.value, 15),
+        (Channel.VIDEO.value, 12),
+        (Channel.IN_PERSON.value, 8),
+    ]
+)
+REPORT_PREFERENCES = _table(
+    [(ReportPreference.BRIEF.value, 60), (ReportPreference.DETAILED.value, 40)]
+)
+TAG_COUNTS = _table([(0, 40), (1, 35), (2, 18), (3, 7)])
+SPANISH_DESCRIPTIONS = (
+    "Cliente histórico con presencia nacional.",
+    "Grupo familiar en plena expansión.",
+    "Compra por proyectos; decide el comité de dirección.",
+    "Sensibles al precio; valoran el servicio postventa.",
+    "",
+)
+
+
+class _KnownPhoneNumber(PhoneNumber):
+    """A phone number checked valid when it was made, with its formats already worked out.
+
+    Formatting a number through the metadata costs tens of microseconds; at a million contacts
+    the demo makes numbers from validated stems instead (see ``_PhonePool``).
+    """
+
+    formats: dict[int, str]
+
+    def is_valid(self) -> bool:
+        """Made from a validated stem: valid."""
+        return True
+
+    def format_as(self, format: int) -> str:
+        """The number formatted as ``format`` (worked out once)."""
+        text = self.formats.get(format)
+        if text is None:
+            text = self.formats[format] = str(super().format_as(format))
+        return text
+
+    def __bool__(self) -> bool:
+        """A valid number is never empty (the library would format it to find out)."""
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        """As the library compares, answering at once for the empty values fields test."""
+        if other is None or (isinstance(other, str | list | tuple | dict) and not other):
+            return False
+        return bool(super().__eq__(other))
+
+    __hash__ = PhoneNumber.__hash__
+
+
+def digit_slots(text: str, count: int) -> tuple[str, ...]:
+    """``text`` cut around its last ``count`` digits: "+34 912 34 56 78", 4 →
+    ("+34 912 34 ", "", " ", "", "")."""
+    positions = [index for index, char in enumerate(text) if char.isdigit()][-count:]
+    pieces, start = [], 0
+    for position in positions:
+        pieces.append(text[start:position])
+        start = position + 1
+    pieces.append(text[start:])
+    return tuple(pieces)
+
+
+def fill_digit_slots(pieces: tuple[str, ...], digits: str) -> str:
+    """The text ``digit_slots`` cut around four digits, with ``digits`` in the slots."""
+    first, second, third, fourth, rest = pieces
+    return f"{first}{digits[0]}{second}{digits[1]}{third}{digits[2]}{fourth}{digits[3]}{rest}"
+
+
+#: A phone stem: the number's attributes, its national digits but the last four, and each
+#: format cut around those four.
+_PhoneStem = tuple[dict[str, Any], str, tuple[tuple[int, tuple[str, ...]], ...]]
+
+
+class _PhonePool:
+    """Valid numbers by the million: validated stems, then the last four digits varied.
+
+    Within a number plan the type and the format of a number depend on its leading digits and
+    its length, never on its last four digits, so every variant of a valid stem is valid and
+    formats like it (``test_demo_sizes`` checks this against the library for every country).
+    """
+
+    FORMATS = (phonenumbers.PhoneNumberFormat.E164, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def __init__(self, builder: _Builder) -> None:
+        self.builder = builder
+        self.stems: dict[tuple[str, bool], list[_PhoneStem]] = {}
+
+    def prepare(self) -> None:
+        """Make the stems of every country and line type now."""
+        for region in COUNTRIES:
+            for mobile in (False, True):
+                self.stems_of(region, mobile)
+
+    def stems_of(self, region: str, mobile: bool) -> list[_PhoneStem]:
+        """The stems of ``region`` for fixed lines or mobiles (made the first time)."""
+        stems = self.stems.get((region, mobile))
+        if stems is None:
+            stems = self.stems[(region, mobile)] = [
+                self._stem(region, mobile) for _ in range(PHONE_STEMS)
+            ]
+        return stems
+
+    def number(
+        self, region: str, *, mobile: bool, random_: Callable[[], float] | None = None
+    ) -> _KnownPhoneNumber:
+        """A valid fixed-line or mobile number of ``region`` (``random_``: whose randomness)."""
+        stems = self.stems_of(region, mobile)
+        random_ = random_ or self.builder.rng.random
+        attributes, prefix, formats = stems[int(random_() * len(stems))]
+        digits = str(int(random_() * 10**PHONE_VARIED_DIGITS)).zfill(PHONE_VARIED_DIGITS)
+        # A copy of the stem's attributes (the library's constructor is slow for millions).
+        number: _KnownPhoneNumber = _KnownPhoneNumber.__new__(_KnownPhoneNumber)
+        number.__dict__.update(attributes)
+        number.national_number = int(prefix + digits)
+        number.formats = {fmt: fill_digit_slots(pieces, digits) for fmt, pieces in formats}
+        return number
+
+    def _stem(self, region: str, mobile: bool) -> _PhoneStem:
+        parsed = phonenumbers.parse(self.builder.phone(region, mobile=mobile))
+        template = _KnownPhoneNumber(country_code=parsed.country_code, national_number=0)
+        national = str(parsed.national_number)
+        formats = tuple(
+            (fmt, digit_slots(phonenumbers.format_number(parsed, fmt), PHONE_VARIED_DIGITS))
+            for fmt in self.FORMATS
+        )
+        return dict(template.__dict__), national[:-PHONE_VARIED_DIGITS], formats
+
+
+#: The words an interaction's subject and body are filled with, in their positional order.
+_TEXT_WORDS = ("first", "contact", "city", "topic", "mood", "next", "next2")
+
+
+def _positional(templates: Sequence[str]) -> tuple[str, ...]:
+    """Templates with named fields made positional ("{city}" → "{2}"): faster to fill."""
+    result = []
+    for template in templates:
+        for position, name in enumerate(_TEXT_WORDS):
+            template = template.replace(f"{{{name}}}", f"{{{position}}}")
+        result.append(template)
+    return tuple(result)
+
+
+@dataclass(slots=True)
+class _ScaledAccount:
+    """An account of a big demo while it is being made: its fields and what later steps need."""
+
+    values: dict[str, Any]
+    language: str
+    team: str
+    domain: str
+    weight: float
+    pk: int = 0
+    parent: _ScaledAccount | None = None
+    members: list[int] = field(default_factory=list)
+    contacts: list[tuple[int, str, str]] = field(default_factory=list)  # id, first, full name
+    email_locals: set[str] = field(default_factory=set)
+    timeline_start: datetime | None = None
+
+
+class _ScaledBuilder(_Builder):
+    """The medium and large demos: the same people and shapes, written by the hundred thousand.
+
+    Names and words come from pools drawn from Faker once and combined with the seeded random
+    generator (calling Faker per row would take hours at the large size); rows go to the
+    database through ``cartera.core.bulk`` (``COPY`` on PostgreSQL).
+    """
+
+    def __init__(
+        self,
+        seed: int,
+        accounts: int,
+        progress: Callable[[str], None] | None = None,
+        workers: int = 1,
+    ) -> None:
+        super().__init__(seed)
+        self.seed = seed
+        self.workers = workers
+        self.reported: dict[str, int] = {}
+        # Midnight today: the same book all day, and nothing in the future.
+        self.now = timezone.make_aware(datetime.combine(timezone.localdate(), time(0, 0)))
+        self.progress = progress or (lambda message: None)
+        self.timings: dict[str, float] = {}
+        self.domains: set[str] = set()
+        self.slugs: dict[str, str] = {}
+        self.phones = _PhonePool(self)
+        # Smaller books need smaller pools (the tests' books take seconds, not minutes).
+        draws = min(POOL_DRAWS, 100 + 4 * accounts)
+        self.pools = {language: self._pools(language, draws) for language in ("es", "en")}
+        self.english_descriptions = [
+            str(self.fakers["en"].paragraph(nb_sentences=2)) for _ in range(draws // 10)
+        ]
+
+    def _pools(self, language: str, draws: int) -> dict[str, list[str]]:
+        faker = self.fakers[language]
+        return {
+            "first": [str(faker.first_name()) for _ in range(draws)],
+            "last": [str(faker.last_name()) for _ in range(draws)],
+            "company": [str(faker.company()) for _ in range(draws // 4)],
+            "street": [str(faker.street_address()) for _ in range(draws)],
+            "postcode": [str(faker.postcode()) for _ in range(draws // 2)],
+        }
+
+    def fast_pick(self, options: Sequence[Any]) -> Any:
+        """One of ``options`` (a cheaper ``pick`` for the inner loops)."""
+        return options[int(self.rng.random() * len(options))]
+
+    def slug(self, text: str) -> str:
+        """``text`` as the local part of an email address: "María José" → "maria.jose"."""
+        slug = self.slugs.get(text)
+        if slug is None:
+            slug = self.slugs[text] = re.sub(r"[^a-z0-9.]+", "", normalize(text).replace(" ", "."))
+        return slug
+
+    def unique_domain(self, name: str, tld: str) -> str:
+        """A web domain for ``name`` that no other demo account has."""
+        domain, counter = domain_for(name, tld), 1
+        while domain in self.domains:
+            counter += 1
+            stem, rest = domain_for(name, tld).split(".", 1)
+            domain = f"{stem}{counter}.{rest}"
+        self.domains.add(domain)
+        return domain
+
+    def allocate(self, total: int, weights: Sequence[float], minimum: int) -> list[int]:
+        """``total`` split over ``weights`` (at least ``minimum`` each when it fits), exactly."""
+        count = len(weights)
+        if not count:
+            return []
+        floor = minimum if minimum * count <= total else 0
+        counts = [floor] * count
+        rest = total - floor * count
+        scale = rest / (sum(weights) or 1.0)
+        for index, weight in enumerate(weights):
+            counts[index] += int(weight * scale)
+        left = total - sum(counts)
+        for index in self.rng.choices(range(count), weights=weights, k=left):
+            counts[index] += 1
+        return counts
+
+    def timed(self, label: str, started: float, rows: int) -> None:
+        """Record and report how long a table took."""
+        elapsed = time_module.monotonic() - started
+        self.timings[label] = elapsed
+        rate = rows / elapsed if elapsed > 0 else 0.0
+        self.progress(f"  {label}: {rows:,} rows in {elapsed:.1f}s ({rate:,.0f} rows/s)")
+
+    # --- accounts -----------------------------------------------------------------------------
+
+    def scaled_company_name(self, language: str, country: str) -> str:
+        """A plausible company name, from the pools."""
+        pools, pick = self.pools[language], self.fast_pick
+        suffix = pick(LEGAL_SUFFIXES[country])
+        sector = pick(SECTOR_WORDS[language])
+        style = int(self.rng.random() * 5)
+        if style == 0:
+            return str(pick(pools["company"]))
+        if style == 1:
+            return f"{pick(pools['last'])} {sector} {suffix}"
+        if style == 2:
+            return f"{sector} {pick(pools['last'])} {suffix}"
+        if style == 3:
+            joiner = "y" if language == "es" else "&"
+            return f"{pick(pools['last'])} {joiner} {pick(pools['last'])} {suffix}"
+        return f"{pick(pools['last'])} {sector}"
+
+    def scaled_account(self, language: str, country_code: str, tier: str) -> _ScaledAccount:
+        """An account's fields, owned according to the team's jobs."""
+        rng, pick = self.rng, self.fast_pick
+        country = COUNTRIES[country_code]
+        city, region = pick(country.cities)
+        name = self.unique_name(self.scaled_company_name(language, country_code), city)
+        domain = self.unique_domain(name, country.tld)
+        status = pick(SCALED_STATUSES)
+        if tier == Tier.A and status in {AccountStatus.PROSPECT, AccountStatus.CHURNED}:
+            status = AccountStatus.ACTIVE.value
+        size = {
+            Tier.A.value: (CompanySize.LARGE, CompanySize.ENTERPRISE, CompanySize.HUGE),
+            Tier.B.value: (CompanySize.MEDIUM, CompanySize.LARGE),
+            Tier.C.value: (CompanySize.MICRO, CompanySize.SMALL, CompanySize.MEDIUM),
+        }[tier]
+        low, high = {Tier.A.value: (40e6, 600e6), Tier.B.value: (5e6, 60e6)}.get(tier, (0.2e6, 8e6))
+        team = IBERIA if language == "es" else NORTH_AMERICA
+        jobs = self.team_people(team)
+        roll = rng.random()
+        if status == AccountStatus.PROSPECT:
+            owner = jobs["rep"] if roll < 0.7 else jobs["account_manager"]
+        elif tier == Tier.A:
+            owner = jobs["kam"] if roll < 0.75 else jobs["manager"]
+        else:
+            owner = (
+                jobs["account_manager"]
+                if roll < 0.6
+                else jobs["kam"]
+                if roll < 0.75
+                else jobs["rep"]
+                if roll < 0.9
+                else jobs["manager"]
+            )
+        prospect = status == AccountStatus.PROSPECT
+        created_at = self.ago(5, 200) if prospect else self.ago(30, 3000)
+        age = (self.now - created_at).total_seconds()
+        updated_at = self.now - timedelta(seconds=min(age, rng.expovariate(1 / (90 * 86400))))
+        weight = TIER_ACTIVITY[tier] * min(rng.paretovariate(ACTIVITY_PARETO_ALPHA), ACTIVITY_CAP)
+        if status in {AccountStatus.PROSPECT, AccountStatus.CHURNED}:
+            weight /= 2
+        values: dict[str, Any] = {
+            "name": name,
+            "legal_name": name if rng.random() < 0.7 else "",
+            "tax_id": self.tax_id(country_code),
+            "industry": pick(SCALED_INDUSTRIES),
+            "size": pick(size).value,
+            "website": f"https://www.{domain}",
+            "phone": self.phones.number(country_code, mobile=False),
+            "email": f"{'info' if language == 'en' else 'contacto'}@{domain}",
+            "street": pick(self.pools[language]["street"]),
+            "city": city,
+            "region": region,
+            "postal_code": pick(self.pools[language]["postcode"]),
+            "country": country_code,
+            "tier": tier,
+            "is_key_account": tier == Tier.A and rng.random() < 0.8,
+            "status": status,
+            "annual_revenue": (Decimal(round(rng.uniform(low, high), -3)) * country.rate).quantize(
+                Decimal(1)
+            ),
+            "currency": country.currency,
+            "description": pick(self.english_descriptions)
+            if language == "en"
+            else pick(SPANISH_DESCRIPTIONS),
+            "owner_id": owner.pk,
+            "created_by_id": owner.pk,
+            "created_at": created_at,
+            "updated_at": max(updated_at, created_at),
+            "version": 1,
+        }
+        return _ScaledAccount(
+            values=values, language=language, team=team, domain=domain, weight=weight
+        )
+
+    def scaled_accounts(self, total: int) -> list[_ScaledAccount]:
+        """``total`` accounts, 60% Spanish-speaking, 1 in 25 a group with 2-4 subsidiaries."""
+        started = time_module.monotonic()
+        spanish_total = round(total * 0.6)
+        groups = max(1, total // 25)
+        built: list[_ScaledAccount] = []
+        for index in range(total):
+            language = "es" if index < spanish_total else "en"
+            is_group = (
+                index < groups // 2 or spanish_total <= index < spanish_total + (groups + 1) // 2
+            )
+            countries = SPANISH_COUNTRIES if language == "es" else ENGLISH_COUNTRIES
+            tier = Tier.A.value if is_group else self.fast_pick(SCALED_TIERS)
+            built.append(self.scaled_account(language, self.weighted(countries), tier))
+        parents = [item for item in built if item.values["tier"] == Tier.A][:groups]
+        candidates = {
+            language: iter([item for item in built if item.values["tier"] != Tier.A
+                            and item.language == language])
+            for language in ("es", "en")
+        }  # fmt: skip
+        for parent in parents:
+            for child in itertools.islice(candidates[parent.language], self.rng.randint(2, 4)):
+                self.make_subsidiary(child, parent)
+        # Ids in creation order, parents first, as if the rows had been typed in over the years.
+        built.sort(key=lambda item: item.values["created_at"])
+        make = instance_factory(Account)
+        with BulkInserter(Account) as inserter:
+            first = inserter.next_id
+            for offset, item in enumerate(built):
+                item.pk = first + offset
+            for item in built:
+                if item.parent is not None:
+                    item.values["parent_id"] = item.parent.pk
+                account = make(id=item.pk, **item.values)
+                account.refresh_search_fields()
+                inserter.add(account)
+        self.timed("accounts", started, len(built))
+        return built
+
+    def make_subsidiary(self, child: _ScaledAccount, parent: _ScaledAccount) -> None:
+        """Recast ``child`` as a subsidiary of ``parent``: its name, domain and creation date."""
+        values = child.values
+        child.parent = parent
+        base, city = base_name(parent.values["name"]), values["city"]
+        taken = normalize(f"{base} {city}") in self.names
+        sector = self.fast_pick(SECTOR_WORDS[child.language])
+        values["name"] = self.unique_name(f"{base} {sector if taken else city}", sector)
+        if values["legal_name"]:
+            values["legal_name"] = values["name"]
+        child.domain = self.unique_domain(values["name"], COUNTRIES[values["country"]].tld)
+        values["website"] = f"https://www.{child.domain}"
+        values["email"] = f"{values['email'].split('@')[0]}@{child.domain}"
+        if values["created_at"] <= parent.values["created_at"]:
+            values["created_at"] = parent.values["created_at"] + timedelta(days=1)
+            values["updated_at"] = max(values["updated_at"], values["created_at"])
+
+    def scaled_account_teams(self, built: list[_ScaledAccount]) -> int:
+        """Coordinators, executives and KAMs on the accounts that deserve a team; and tags."""
+        started = time_module.monotonic()
+        make = instance_factory(AccountTeamMember)
+        rng = self.rng
+        with BulkInserter(AccountTeamMember) as inserter:
+            for item in built:
+                values = item.values
+                jobs = self.team_people(item.team)
+                tier = values["tier"]
+                wanted: list[tuple[User, str]] = []
+                if tier in {Tier.A, Tier.B} or rng.random() < 0.3:
+                    wanted.append((jobs["coordinator"], TeamRole.COORDINATOR.value))
+                if tier == Tier.A or (tier == Tier.B and rng.random() < 0.5):
+                    wanted.append((jobs["account_manager"], TeamRole.EXECUTIVE.value))
+                if values["is_key_account"]:
+                    wanted.append((jobs["kam"], TeamRole.KAM.value))
+                for user, role in wanted:
+                    if user.pk != values["owner_id"] and user.pk not in item.members:
+                        item.members.append(user.pk)
+                        inserter.add(
+                            make(
+                                account_id=item.pk,
+                                user_id=user.pk,
+                                role=role,
+                                created_at=values["created_at"],
+                                updated_at=values["created_at"],
+                            )
+                        )
+        self.timed("account team members", started, inserter.count)
+        started = time_module.monotonic()
+        tags = Tag.objects.bulk_create([Tag(name=name) for name in TAGS])
+        through = Account.tags.through
+        make_link = instance_factory(through)
+        with BulkInserter(through) as links:
+            for item in built:
+                for tag in rng.sample(tags, self.fast_pick(TAG_COUNTS)):
+                    links.add(make_link(account_id=item.pk, tag_id=tag.pk))
+        self.timed("account tags", started, links.count)
+        return inserter.count
+
+    # --- contacts -----------------------------------------------------------------------------
+
+    def scaled_contacts(self, built: list[_ScaledAccount], total: int) -> int:
+        """``total`` contacts, at least one per account, many more at the busy ones.
+
+        About one in eight also works with a second account: its group or subsidiary when it has
+        one, else another account of the same team. Who they are (name, email, accounts) is
+        decided here in creation order; the rest of each row is made in parallel (``_blocks``).
+        """
+        started = time_module.monotonic()
+        random_, pick = self.rng.random, self.fast_pick
+        weights = [item.weight**CONTACT_ACTIVITY_EXPONENT for item in built]
+        counts = self.allocate(total, weights, minimum=1)
+        # Contacts appear over the account's life (earlier more often), oldest first.
+        slots: list[tuple[datetime, int]] = []
+        for index, (item, count) in enumerate(zip(built, counts, strict=True)):
+            since = item.values["created_at"]
+            span = (self.now - since).total_seconds()
+            slots.extend(
+                (since + timedelta(seconds=span * random_() ** 2), index) for _ in range(count)
+            )
+        slots.sort(key=lambda slot: slot[0])
+        by_team: dict[str, list[_ScaledAccount]] = {IBERIA: [], NORTH_AMERICA: []}
+        children: dict[int, list[_ScaledAccount]] = {}
+        for item in built:
+            by_team[item.team].append(item)
+            if item.parent is not None:
+                children.setdefault(item.parent.pk, []).append(item)
+        people: list[_ContactSeed] = []
+        links: list[tuple[int, _ScaledAccount, bool, datetime]] = []
+        first_id = next_free_id(Contact)
+        for offset, (created_at, index) in enumerate(slots):
+            item = built[index]
+            pk = first_id + offset
+            first, last, email = self.contact_name(item)
+            full_name = escape(f"{first} {last}")
+            item.contacts.append((pk, first, full_name))
+            people.append((pk, index, created_at, first, last, email))
+            links.append((pk, item, True, created_at))
+            if random_() < 0.12:
+                family = children.get(item.pk, [])
+                if item.parent is not None:
+                    family = [item.parent, *family]
+                other = pick(family) if family else pick(by_team[item.team])
+                if other is not item:
+                    links.append((pk, other, False, created_at))
+                    other.contacts.append((pk, first, full_name))
+        self.phones.prepare()  # every stem now: the parallel blocks only vary them
+        with BulkInserter(Contact) as inserter:
+            blocks = [
+                people[start : start + BLOCK_ROWS] for start in range(0, len(people), BLOCK_ROWS)
+            ]
+            state = {"builder": self, "built": built, "blocks": blocks, "inserter": inserter}
+            for count, last_id, encoded in self.in_parallel(_contact_block, len(blocks), state):
+                inserter.write_encoded(encoded, count=count, last_id=last_id)
+                if inserter.count < total:
+                    self.report("contacts", inserter.count, total, started)
+        self.timed("contacts", started, inserter.count)
+        started = time_module.monotonic()
+        make_link = instance_factory(ContactAccount)
+        with BulkInserter(ContactAccount) as link_inserter:
+            for contact_id, item, is_primary, created_at in links:
+                link_inserter.add(
+                    make_link(
+                        contact_id=contact_id,
+                        account_id=item.pk,
+                        is_primary=is_primary,
+                        created_at=created_at,
+                        updated_at=created_at,
+                    )
+                )
+        self.timed("contact links", started, link_inserter.count)
+        return inserter.count
+
+    def contact_name(self, item: _ScaledAccount) -> tuple[str, str, str]:
+        """First name, last name and an email at ``item``'s domain no colleague has."""
+        pick = self.fast_pick
+        pools = self.pools[item.language]
+        first, last = pick(pools["first"]), pick(pools["last"])
+        if item.language == "es" and self.rng.random() < 0.6:
+            last = f"{last} {pick(pools['last'])}"
+        local = f"{self.slug(first)}.{self.slug(last.split(' ')[0])}"[:40] or "contacto"
+        candidate, counter = local, 1
+        while candidate in item.email_locals:
+            counter += 1
+            candidate = f"{local}{counter}"
+        item.email_locals.add(candidate)
+        return first, last, f"{candidate}@{item.domain}"
+
+    def scaled_contact(
+        self,
+        person: _ContactSeed,
+        item: _ScaledAccount,
+        random_: Callable[[], float],
+        make: Callable[..., Contact],
+    ) -> Contact:
+        """The unsaved contact ``person`` at ``item``'s account, with derived columns computed."""
+        pk, _index, created_at, first, last, email = person
+        language = item.language
+        country = item.values["country"]
+        age = (self.now - created_at).total_seconds()
+        number = self.phones.number
+
+        def pick(options: Sequence[Any]) -> Any:
+            return options[int(random_() * len(options))]
+
+        contact = make(
+            id=pk,
+            first_name=first,
+            last_name=last,
+            email=email,
+            phone=number(country, mobile=False, random_=random_) if random_() < 0.7 else "",
+            mobile=number(country, mobile=True, random_=random_) if random_() < 0.8 else "",
+            job_title=pick(JOB_TITLES[language]),
+            buying_role=pick(BUYING_ROLES),
+            preferred_channel=pick(CHANNELS),
+            report_preference=pick(REPORT_PREFERENCES),
+            language=language,
+            special_requests=pick(SPECIAL_REQUESTS[language]) if random_() < 0.25 else "",
+            do_not_contact=random_() < 0.03,
+            created_by_id=item.values["owner_id"],
+            created_at=created_at,
+            updated_at=created_at + timedelta(seconds=age * random_() ** 3),
+            version=1,
+        )
+        contact.refresh_search_fields()
+        return contact
+
+    def in_parallel(
+        self, function: Callable[[int], _Block], blocks: int, state: dict[str, Any]
+    ) -> Iterator[_Block]:
+        """``function`` of each block number, in order, on ``self.workers`` processes.
+
+        Each block draws from its own random generator (seeded by the demo's seed and the block
+        number), so the book is the same whatever the number of processes. The processes are
+        forked with ``state`` in place and never touch the database connection: the parent
+        writes what they return.
+        """
+        _FORKED.clear()
+        _FORKED.update(state)
+        try:
+            if self.workers <= 1 or blocks <= 1:
+                yield from map(function, range(blocks))
+                return
+            context = multiprocessing.get_context("fork")
+            with context.Pool(self.workers) as pool:
+                yield from pool.imap(function, range(blocks))
+        finally:
+            _FORKED.clear()
+
+    def report(self, label: str, done: int, total: int, started: float) -> None:
+        """A progress line for a long table, about every tenth of it."""
+        step = max(1, total // PROGRESS_STEPS)
+        if done // step == self.reported.get(label, 0):
+            return
+        self.reported[label] = done // step
+        elapsed = time_module.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        self.progress(f"  {label}: {done:,} of {total:,} ({done / total:.0%}), {rate:,.0f} rows/s")
+
+    # --- timeline -----------------------------------------------------------------------------
+
+    def scaled_interactions(self, built: list[_ScaledAccount], total: int) -> int:
+        """``total`` interactions over about three years, oldest first, most on busy accounts.
+
+        Which account each is on and which day is decided here; the rows themselves are made
+        in parallel, a few days at a time (``_blocks``).
+        """
+        started = time_module.monotonic()
+        random_ = self.rng.random
+        earliest = self.now - timedelta(days=SCALED_HISTORY_DAYS)
+        counts = self.allocate(total, [item.weight for item in built], minimum=0)
+        days: list[list[int]] = [[] for _ in range(SCALED_HISTORY_DAYS + 1)]
+        for index, (item, count) in enumerate(zip(built, counts, strict=True)):
+            start = max(item.values["created_at"], earliest)
+            item.timeline_start = start
+            offset = (start - earliest).total_seconds() / 86400
+            span = SCALED_HISTORY_DAYS - offset
+            for _ in range(count):
+                days[min(int(offset + random_() * span), SCALED_HISTORY_DAYS)].append(index)
+        # Blocks of whole days, about BLOCK_ROWS rows each, with the id each one starts at.
+        blocks: list[tuple[int, int, int]] = []
+        next_id = next_free_id(Interaction)
+        first_day, rows = 0, 0
+        for day, on_day in enumerate(days):
+            rows += len(on_day)
+            if rows >= BLOCK_ROWS or (rows and day == SCALED_HISTORY_DAYS):
+                blocks.append((first_day, day + 1, next_id))
+                next_id += rows
+                first_day, rows = day + 1, 0
+        with BulkInserter(Interaction) as inserter:
+            state = {
+                "builder": self,
+                "built": built,
+                "days": days,
+                "blocks": blocks,
+                "earliest": earliest,
+                "inserter": inserter,
+            }
+            for count, last_id, encoded in self.in_parallel(_interaction_block, len(blocks), state):
+                inserter.write_encoded(encoded, count=count, last_id=last_id)
+                if inserter.count < total:
+                    self.report("interactions", inserter.count, total, started)
+        self.timed("interactions", started, inserter.count)
+        return inserter.count
+
+    def interaction_rows(
+        self,
+        built: list[_ScaledAccount],
+        days: list[list[int]],
+        block: tuple[int, int, int],
+        earliest: datetime,
+        random_generator: random.Random,
+    ) -> Iterator[dict[str, Any]]:
+        """The interactions of the days of ``block``, oldest first, by attname."""
+        random_ = random_generator.random
+        texts = {
+            language: (
+                {kind: _positional(SUBJECTS[language][kind]) for kind in SCALED_KINDS},
+                _positional(BODIES[language]),
+                TOPICS[language],
+                MOODS[language],
+                NEXT_STEPS[language],
+            )
+            for language in ("es", "en")
+        }
+        note, kinds = InteractionKind.NOTE.value, SCALED_KINDS
+        durations = {
+            InteractionKind.CALL.value: tuple(range(5, 46)),
+            InteractionKind.MEETING.value: (30, 45, 60, 90, 120),
+        }
+        two_way = {InteractionKind.CALL.value, InteractionKind.EMAIL.value}
+        inbound, outbound = Direction.INBOUND.value, Direction.OUTBOUND.value
+        homes: dict[int, tuple[Any, ...]] = {}
+        now = self.now
+        first_day, end_day, pk = block
+        for day in range(first_day, end_day):
+            on_day = list(days[day])
+            random_generator.shuffle(on_day)
+            seconds = sorted(random_() * 86400 for _ in on_day)
+            midnight = earliest + timedelta(days=day)
+            for index, second in zip(on_day, seconds, strict=True):
+                home = homes.get(index)
+                if home is None:
+                    item = built[index]
+                    values = item.values
+                    home = homes[index] = (
+                        item.pk,
+                        item.contacts,
+                        values["city"],
+                        values["name"].split(" ")[0],
+                        escape(values["name"]),
+                        (values["owner_id"], *item.members),
+                        item.timeline_start or earliest,
+                        texts[item.language],
+                    )
+                account_id, contacts, city, first_word, name, authors, start, words = home
+                subjects, bodies, topics, moods, steps = words
+                occurred_at = midnight + timedelta(seconds=second)
+                if occurred_at < start:
+                    occurred_at = start + timedelta(seconds=random_() * 3600)
+                if occurred_at > now:
+                    occurred_at = now
+                kind = kinds[int(random_() * len(kinds))]
+                contact = (
+                    contacts[int(random_() * len(contacts))]
+                    if contacts and (kind != note or random_() < 0.3)
+                    else None
+                )
+                text = (
+                    contact[1] if contact else first_word,
+                    contact[2] if contact else name,
+                    city,
+                    topics[int(random_() * len(topics))],
+                    moods[int(random_() * len(moods))],
+                    steps[int(random_() * len(steps))],
+                    steps[int(random_() * len(steps))],
+                )
+                options = subjects[kind]
+                duration = durations.get(kind)
+                yield {
+                    "id": pk,
+                    "account_id": account_id,
+                    "contact_id": contact[0] if contact else None,
+                    "kind": kind,
+                    "direction": inbound if kind in two_way and random_() < 0.35 else outbound,
+                    "subject": options[int(random_() * len(options))].format(*text)[:200],
+                    "body": bodies[int(random_() * len(bodies))].format(*text),
+                    "occurred_at": occurred_at,
+                    "duration_minutes": duration[int(random_() * len(duration))]
+                    if duration
+                    else None,
+                    "author_id": authors[int(random_() * len(authors))],
+                    "created_at": occurred_at,
+                    "updated_at": occurred_at,
+                    "version": 1,
+                }
+                pk += 1
+
+    # --- edits through the services ------------------------------------------------------------
+
+    def scaled_service_edits(self, built: list[_ScaledAccount]) -> int:
+        """The small demo's everyday edits (audited, with actors) on a sample of accounts."""
+        alive = [
+            item
+            for item in built
+            if item.contacts and item.values["status"] != AccountStatus.CHURNED
+        ]
+        churned = [item for item in built if item.values["status"] == AccountStatus.CHURNED]
+        sample = [
+            *self.rng.sample(alive, min(len(alive), 24)),
+            *self.rng.sample(churned, min(len(churned), 2)),
+        ]
+        accounts = Account.objects.select_related("owner").in_bulk([item.pk for item in sample])
+        members = User.objects.in_bulk({pk for item in sample for pk in item.members})
+        contact_ids = [contact[0] for item in sample for contact in item.contacts[:4]]
+        contacts = Contact.objects.in_bulk(contact_ids)
+        self.emails.update(contact.email for contact in contacts.values())
+        demo_accounts = [
+            _DemoAccount(
+                account=accounts[item.pk],
+                language=item.language,
+                domain=item.domain,
+                team=item.team,
+                members=[members[pk] for pk in item.members],
+                contacts=[contacts[contact[0]] for contact in item.contacts[:4]],
+                weight=item.weight,
+            )
+            for item in sample
+        ]
+        return self.service_edits(demo_accounts)
+
+
+#: Rows per block of work handed to a process (a few megabytes of COPY text).
+BLOCK_ROWS = 5000
+MAX_WORKERS = 4
+
+#: What a block of work gives back: its row count, its last id and its encoded rows.
+_Block = tuple[int, int, Any]
+
+#: A contact decided in creation order: id, account index, created at, first and last name, email.
+_ContactSeed = tuple[int, int, datetime, str, str, str]
+
+#: The big demo's state, in place before the worker processes are forked (they read it).
+_FORKED: dict[str, Any] = {}
+
+
+def _contact_block(block: int) -> _Block:
+    """Make, derive and encode the contacts of ``block`` (in a worker process or not)."""
+    builder: _ScaledBuilder = _FORKED["builder"]
+    built: list[_ScaledAccount] = _FORKED["built"]
+    inserter: BulkInserter[Contact] = _FORKED["inserter"]
+    people: list[_ContactSeed] = _FORKED["blocks"][block]
+    random_ = random.Random(f"{builder.seed}:contacts:{block}").random
+    make = instance_factory(Contact)
+    rows = [
+        inserter.row(builder.scaled_contact(person, built[person[1]], random_, make))
+        for person in people
+    ]
+    return len(rows), people[-1][0], inserter.encode(rows)
+
+
+def _interaction_block(block: int) -> _Block:
+    """Make and encode the interactions of ``block`` (in a worker process or not)."""
+    builder: _ScaledBuilder = _FORKED["builder"]
+    inserter: BulkInserter[Interaction] = _FORKED["inserter"]
+    generator = random.Random(f"{builder.seed}:interactions:{block}")
+    rows = builder.interaction_rows(
+        _FORKED["built"], _FORKED["days"], _FORKED["blocks"][block], _FORKED["earliest"], generator
+    )
+    # Interactions derive no column today; if they ever do, the model computes it.
+    if hasattr(Interaction, "refresh_search_fields"):
+        make = instance_factory(Interaction)
+        prepared = []
+        for values in rows:
+            interaction = make(**values)
+            interaction.refresh_search_fields()  # type: ignore[attr-defined]
+            prepared.append(inserter.row(interaction))
+    else:
+        prepared = [inserter.values_row(values) for values in rows]
+    first_id = _FORKED["blocks"][block][2]
+    return len(prepared), first_id + len(prepared) - 1, inserter.encode(prepared)
+
+
+def seed_scaled_demo(
+    *,
+    seed: int = DEFAULT_SEED,
+    accounts: int,
+    contacts: int,
+    interactions: int,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+) -> DemoSummary:
+    """Fill an empty database with a big demo book (the medium and large sizes), fast.
+
+    The same personas, teams and kinds of rows as ``seed_demo``, in realistic proportions: a long
+    tail of quiet accounts and a few with thousands of interactions and hundreds of contacts.
+    Rows are bulk-written in one transaction (``COPY`` on PostgreSQL) with their derived columns
+    computed by the models, contacts and interactions made by ``workers`` processes (default:
+    one per CPU, up to four; the book is the same for any number); then a few dozen edits go
+    through the services for the history, and the database's statistics are refreshed
+    (``ANALYZE``).
+    """
+    if workers is None:
+        workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    builder = _ScaledBuilder(seed, accounts, progress, workers)
+    loaded = (
+        Account,
+        Account.tags.through,
+        AccountTeamMember,
+        Contact,
+        ContactAccount,
+        Interaction,
+    )
+    # Millions of long-lived rows and no reference cycles: the cyclic garbage collector would
+    # only rescan them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with transaction.atomic():
+            users, teams = builder.people()
+            with indexes_built_after(*loaded, progress=builder.progress):
+                built = builder.scaled_accounts(accounts)
+                builder.scaled_account_teams(built)
+                contact_count = builder.scaled_contacts(built, contacts)
+                interaction_count = builder.scaled_interactions(built, interactions)
+                started = time_module.monotonic()
+            builder.timings["indexes and foreign keys"] = time_module.monotonic() - started
+            reset_sequences(*loaded)
+            edits = builder.scaled_service_edits(built)
+    finally:
+        if collecting:
+            gc.enable()
+    started = time_module.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    builder.timings["statistics (ANALYZE)"] = elapsed = time_module.monotonic() - started
+    builder.progress(f"  statistics (ANALYZE): {elapsed:.1f}s")
+    return DemoSummary(
+        users=users,
+        teams=teams,
+        accounts=len(built),
+        contacts=contact_count,
+        interactions=interaction_count,
+        service_edits=edits,
+        personas=dict(builder.personas),
+        timings=dict(builder.timings),
     )
 
 

@@ -11,7 +11,7 @@ from auditlog.models import LogEntry
 from django.db import transaction
 from django.test import TestCase, override_settings
 
-from cartera.accounts.models import Account, AccountTeamMember
+from cartera.accounts.models import DERIVED_FIELDS, Account, AccountTeamMember
 from cartera.activities.models import Interaction, InteractionKind
 from cartera.contacts.models import Contact, ContactAccount
 from cartera.core.audit import history_for
@@ -214,6 +214,14 @@ class TestFullDemo(TestCase):
         assert Interaction.objects.filter(
             account=account, kind=InteractionKind.STATUS_CHANGE, author=account.owner
         ).exists()
+
+    def test_derived_columns_are_the_models_own(self) -> None:
+        # Subsidiaries are renamed after their first save: every derived column follows.
+        for account in Account.objects.filter(parent__isnull=False):
+            stored = {name: getattr(account, name) for name in DERIVED_FIELDS}
+            account.refresh_search_fields()
+            assert stored == {name: getattr(account, name) for name in DERIVED_FIELDS}
+            assert account.domain and account.domain in account.website
 
     def test_trash_has_something_to_restore(self) -> None:
         assert Account.objects.trashed().count() == 2

@@ -10,7 +10,16 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from cartera.core.demo import DEFAULT_SEED, DEMO_PASSWORD, demo_logins, seed_demo
+from cartera.accounts.models import Account
+from cartera.core.demo import (
+    DEFAULT_SEED,
+    DEMO_PASSWORD,
+    DEMO_SIZES,
+    DemoSummary,
+    demo_logins,
+    seed_demo,
+    seed_scaled_demo,
+)
 from cartera.users.models import User
 
 
@@ -19,12 +28,20 @@ class Command(BaseCommand):
 
     help = (
         "Create or update the database tables, fill an empty database with a bilingual demo "
-        "(two teams, about 200 accounts, 1,000 contacts and 5,000 interactions) and print the "
-        "demo logins. Running it again keeps the data; --reset wipes the database first."
+        "(two teams; --size small: about 200 accounts, 1,000 contacts and 5,000 interactions; "
+        "medium: 10,000 / 100,000 / 500,000; large: 100,000 / 1,000,000 / 5,000,000) and print "
+        "the demo logins. Running it again keeps the data; --reset wipes the database first."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        """--reset and --seed."""
+        """--size, --reset and --seed."""
+        parser.add_argument(
+            "--size",
+            choices=list(DEMO_SIZES),
+            default="small",
+            help="how big a book to make (default: %(default)s; large takes minutes and wants "
+            "PostgreSQL)",
+        )
         parser.add_argument(
             "--reset",
             action="store_true",
@@ -37,7 +54,7 @@ class Command(BaseCommand):
             help="random seed; the same seed always gives the same demo (default: %(default)s)",
         )
 
-    def handle(self, *args: Any, reset: bool, seed: int, **options: Any) -> None:
+    def handle(self, *args: Any, size: str, reset: bool, seed: int, **options: Any) -> None:
         """Make the database ready and show how to sign in."""
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"Database ready: {describe_database()}")
@@ -53,19 +70,39 @@ class Command(BaseCommand):
                     )
                 )
                 return
-            self.stdout.write("Demo data already present (use --reset to start over).")
+            self.stdout.write(
+                f"Demo data already present ({Account.objects.count():,} accounts; "
+                "use --reset to start over)."
+            )
         else:
             started = time.monotonic()
-            summary = seed_demo(seed=seed)
+            summary = self.seed(size, seed)
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo seeded in {time.monotonic() - started:.1f}s: {summary.accounts} "
-                    f"accounts, {summary.contacts} contacts, {summary.interactions} "
+                    f"Demo seeded in {time.monotonic() - started:.1f}s: {summary.accounts:,} "
+                    f"accounts, {summary.contacts:,} contacts, {summary.interactions:,} "
                     f"interactions, {summary.service_edits} audited edits (seed {seed})."
                 )
             )
         self.print_logins()
         self.stdout.write(f"\nData directory: {settings.DATA_DIR}")
+
+    def seed(self, size: str, seed: int) -> DemoSummary:
+        """Seed the demo of ``size``; the big ones report each table as they go."""
+        if size == "small":
+            return seed_demo(seed=seed)
+        shape = DEMO_SIZES[size]
+        self.stdout.write(
+            f"Seeding the {size} demo: {shape.accounts:,} accounts, {shape.contacts:,} contacts, "
+            f"{shape.interactions:,} interactions…"
+        )
+        return seed_scaled_demo(
+            seed=seed,
+            accounts=shape.accounts,
+            contacts=shape.contacts,
+            interactions=shape.interactions,
+            progress=self.stdout.write,
+        )
 
     def print_logins(self) -> None:
         """A table of the demo people; they all share one password."""
