@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any, Self, TypeVar, cast
 
 from django.apps import apps
-from django.db import connections, models
+from django.db import DatabaseError, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.db.models import Q, QuerySet, Value
@@ -322,10 +322,12 @@ def _substring_condition(
 
 def _upper_bound(prefix: str) -> str | None:
     """The smallest string after every string that starts with ``prefix`` (code point order)."""
-    last = ord(prefix[-1])
-    if last >= 0x10FFFF:
+    following = ord(prefix[-1]) + 1
+    if following > 0x10FFFF:
         return None
-    return prefix[:-1] + chr(last + 1)
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not text
+        following = 0xE000
+    return prefix[:-1] + chr(following)
 
 
 def name_starts_with(prefix: str, *, code_points: bool = True) -> Q:
@@ -353,14 +355,19 @@ def code_point_collation(connection: BaseDatabaseWrapper) -> bool:
         return False
     key = (connection.alias, str(connection.settings_dict.get("NAME")))
     if key not in _collation_cache:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT datcollate, datlocprovider FROM pg_database"
-                " WHERE datname = current_database()"
-            )
-            row = cursor.fetchone()
-        collate, provider = (str(row[0]), str(row[1])) if row else ("", "")
-        _collation_cache[key] = provider == "c" and collate.split(".")[0] in {"C", "POSIX"}
+        # ``datlocprovider`` (libc "c", ICU "i", builtin "b") exists from PostgreSQL 15.
+        provider = "datlocprovider" if getattr(connection, "pg_version", 0) >= 150000 else "'c'"
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT datcollate, {provider} FROM pg_database"  # noqa: S608
+                    " WHERE datname = current_database()"
+                )
+                row = cursor.fetchone()
+        except DatabaseError:
+            row = None
+        collate, kind = (str(row[0]), str(row[1])) if row else ("", "")
+        _collation_cache[key] = kind in {"c", "b"} and collate.split(".")[0] in {"C", "POSIX"}
     return _collation_cache[key]
 
 
@@ -380,8 +387,9 @@ class _SearchQuerySetMixin:
 
     The rows are exactly those of the plain query: the pages are found as (1) rows whose
     ``name_key`` starts with the search word, read in order from the ``name_key`` b-tree, and
-    (2) rows matching the word elsewhere, read from the full-text index (PostgreSQL picks a walk
-    or a bitmap from accurate statistics); the page is then the first rows of both.
+    (2) rows matching the word elsewhere: all of them from the GIN index when PostgreSQL
+    estimates few, else by walking ``<model>_name_vector_idx``; the page is the first rows of
+    both, fetched by key. PostgreSQL with a code-point collation only; otherwise the plain query.
     """
 
     _search_plan: _SearchPlan | None = None
@@ -764,13 +772,16 @@ def _install_sqlite(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 def _install_postgresql(connection: BaseDatabaseWrapper) -> list[str]:
+    """Create what is missing and bring older installs up to date (functions, statistics)."""
     refreshed = []
-    functions = _fetch_names(
+    sources = _fetch_names(
         connection,
-        "SELECT proname FROM pg_proc WHERE proname IN (%s, %s)",
+        "SELECT proname || ':' || prosrc FROM pg_proc WHERE proname IN (%s, %s)",
         ["cartera_search_document", "cartera_search_vector_update"],
     )
-    if len(functions) < 2:
+    current = [src for src in sources if PG_PUNCTUATION_RE in src or "vector_update:" in src]
+    if len(sources) < 2 or len(current) < 2:
+        # Same words as before, computed faster: stored vectors stay valid.
         _execute(connection, PG_FUNCTIONS)
     for item in _searchables():
         columns = _fetch_names(
@@ -787,12 +798,21 @@ def _install_postgresql(connection: BaseDatabaseWrapper) -> list[str]:
         trigger = f"{item.table}_search_vector"
         statements = []
         if "search_vector" not in columns:
-            statements += [
-                f'ALTER TABLE "{item.table}" ADD COLUMN "search_vector" tsvector',
-                # More common-word statistics: rare words are then estimated as rare, so the
-                # planner reads them from the GIN index instead of walking the name index.
+            statements.append(f'ALTER TABLE "{item.table}" ADD COLUMN "search_vector" tsvector')
+        targets = _fetch_names(
+            connection,
+            "SELECT attstattarget FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attname = 'search_vector'",
+            [item.table],
+        )
+        statistics = []
+        if targets != {str(STATISTICS_TARGET)}:
+            # More common-word statistics: rare words are then estimated as rare, so the
+            # planner reads them from the GIN index instead of walking the name index.
+            statistics = [
                 f'ALTER TABLE "{item.table}" ALTER COLUMN "search_vector"'
                 f" SET STATISTICS {STATISTICS_TARGET}",
+                f'ANALYZE "{item.table}" ("search_vector")',
             ]
         if trigger not in triggers:
             statements += [
@@ -809,6 +829,7 @@ def _install_postgresql(connection: BaseDatabaseWrapper) -> list[str]:
             # Name-ordered walks that test the vector without reading the table.
             f'CREATE INDEX IF NOT EXISTS "{item.short}_name_vector_idx" ON "{item.table}"'
             ' ("name_key", "id") INCLUDE ("search_vector") WHERE "deleted_at" IS NULL',
+            *statistics,
         ]
         _execute(connection, statements)
     return refreshed
@@ -861,11 +882,11 @@ def _installed(connection: BaseDatabaseWrapper) -> bool:
 
 
 def repair_after_migrate(using: str = "default", **kwargs: Any) -> None:
-    """``post_migrate``: put back triggers and indexes a SQLite table rebuild dropped."""
+    """``post_migrate``: put back what a SQLite table rebuild dropped; on PostgreSQL, bring an
+    older install up to date. Idempotent: checks, and changes only what differs."""
     connection = connections[using]
-    if connection.vendor != "sqlite" or not _installed(connection):
-        return
-    _install_sqlite(connection)
+    if _installed(connection):
+        install(connection)
 
 
 def _on_post_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:

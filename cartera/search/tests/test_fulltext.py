@@ -327,10 +327,17 @@ def _pages(fetch: Any, size: int) -> list[str]:
     raise AssertionError("too many pages")
 
 
+@pytest.mark.parametrize("few_matches", [fulltext.FEW_MATCHES, -1])
 @pytest.mark.parametrize("sort", ["name", "-name", "-updated_at"])
 @pytest.mark.parametrize("query", ["smith", "smi", "smith ana", "ana"])
-def test_pages_hold_exactly_the_matches_in_order(book: Book, sort: str, query: str) -> None:
-    """Clustered ("Smith, …" in one run of the name index) and scattered matches, page by page."""
+def test_pages_hold_exactly_the_matches_in_order(
+    book: Book, sort: str, query: str, few_matches: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clustered ("Smith, …" in one run of the name index) and scattered matches, page by page.
+
+    PostgreSQL reads the scattered ones either all at once (few) or by walking the name index.
+    """
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
     rows = [("Ana", "Smith"), ("Bea", "Smith"), ("Smith", "Adams"), ("Ana", "Zubizarreta")]
     rows += [(f"P{i:02d}", "Smith") for i in range(9)] + [("Ana", "Smithers"), ("Zoe", "Abad")]
     rows += [(f"N{i:02d}", "Nadie") for i in range(6)]
@@ -407,6 +414,29 @@ def test_list_query_count_does_not_grow_with_matches(book: Book) -> None:
 
 def test_install_is_idempotent(db: None) -> None:
     assert fulltext.install(connection) == []
+    assert fulltext.install(connection) == []
+
+
+@pytest.mark.skipif(not POSTGRESQL, reason="PostgreSQL functions and statistics")
+def test_migrate_brings_an_older_postgresql_install_up_to_date(db: None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION cartera_search_document(search_text text, name_key text)"
+            " RETURNS tsvector LANGUAGE sql IMMUTABLE AS"
+            " $$ SELECT to_tsvector('simple'::regconfig, search_text) $$"
+        )
+        cursor.execute(
+            'ALTER TABLE "contacts_contact" ALTER COLUMN "search_vector" SET STATISTICS -1'
+        )
+    call_command("migrate", verbosity=0)  # nothing to apply; post_migrate converges
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'cartera_search_document'")
+        assert fulltext.PG_PUNCTUATION_RE in cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'contacts_contact'::regclass"
+            " AND attname = 'search_vector'"
+        )
+        assert cursor.fetchone()[0] == fulltext.STATISTICS_TARGET
     assert fulltext.install(connection) == []
 
 
