@@ -424,6 +424,8 @@ def indexes_built_after(
     yield
     report = progress or (lambda message: None)
     started = time.monotonic()
+    # Again: a table with checks still pending (rows written meanwhile) cannot be indexed.
+    connection.check_constraints()
     with connection.cursor() as cursor:
         # Room to sort in memory, for this transaction only (never less than the server's).
         cursor.execute(
