@@ -823,15 +823,23 @@ def _install_postgresql(connection: BaseDatabaseWrapper) -> list[str]:
                 " FOR EACH ROW EXECUTE FUNCTION cartera_search_vector_update()",
             ]
             refreshed.append(item.table)
-        statements += [
-            f'CREATE INDEX IF NOT EXISTS "{item.short}_search_vector_idx" ON "{item.table}"'
-            ' USING gin ("search_vector")',
+        indexes = {
+            f"{item.short}_search_vector_idx": f'CREATE INDEX "{item.short}_search_vector_idx"'
+            f' ON "{item.table}" USING gin ("search_vector")',
             # Name-ordered walks that test the vector without reading the table.
-            f'CREATE INDEX IF NOT EXISTS "{item.short}_name_vector_idx" ON "{item.table}"'
-            ' ("name_key", "id") INCLUDE ("search_vector") WHERE "deleted_at" IS NULL',
-            *statistics,
-        ]
-        _execute(connection, statements)
+            f"{item.short}_name_vector_idx": f'CREATE INDEX "{item.short}_name_vector_idx"'
+            f' ON "{item.table}" ("name_key", "id") INCLUDE ("search_vector")'
+            ' WHERE "deleted_at" IS NULL',
+        }
+        existing = _fetch_names(
+            connection,
+            "SELECT indexname FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename = %s",
+            [item.table],
+        )
+        statements += [sql for name, sql in indexes.items() if name not in existing]
+        # Nothing is executed (no lock taken) when everything is in place.
+        _execute(connection, [*statements, *statistics])
     return refreshed
 
 
