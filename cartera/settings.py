@@ -98,6 +98,9 @@ INSTALLED_APPS = [
     "cartera.contacts",
     "cartera.activities",
     "cartera.imports",
+    "cartera.catalog",
+    "cartera.sales",
+    "cartera.notifications",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +169,8 @@ for _prefix, _path in [
     ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/bootstrap", _NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
+    ("vendor/sortablejs", _NODE_MODULES / "sortablejs"),
+    ("vendor/chartjs", _NODE_MODULES / "chart.js" / "dist"),
 ]:
     if _path.exists():
         STATICFILES_DIRS.append((_prefix, _path))  # type: ignore[arg-type]
@@ -221,6 +226,26 @@ if REDIS_URL:
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Caches: "default" is per process (fast, for things computed once per language or process);
+# "shared" is seen by every web worker (rate limits): Redis when configured, else files in DATA_DIR.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "shared": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    ),
+}
+RATELIMIT_USE_CACHE = "shared"
+
+# Where people reach this Cartera: links in emails and public quote links start with it.
+CARTERA_BASE_URL = os.environ.get("CARTERA_BASE_URL", "http://127.0.0.1:8000")
+# Currency of new deals, price lists and quotes unless one is chosen (ISO 4217).
+CARTERA_CURRENCY = os.environ.get("CARTERA_CURRENCY", "EUR")
 
 PHONENUMBER_DEFAULT_REGION = os.environ.get("CARTERA_PHONE_REGION", "ES")
 # Largest file an import accepts (bytes); uploads are stored under DATA_DIR/imports.

@@ -1,0 +1,444 @@
+"""Pipelines with configurable stages, and the opportunities (deals) that move through them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Self
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cartera.core.models import SoftDeleteModel, SoftDeleteQuerySet, TimeStampedModel
+from cartera.core.money import DECIMAL_PLACES, MAX_DIGITS, validate_currency
+from cartera.core.text import normalize
+from cartera.users.access import scope_user_ids
+
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class StageKind(models.TextChoices):
+    """Whether a stage is still being worked, or closes the deal."""
+
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class ForecastCategory(models.TextChoices):
+    """How sure the owner is of a deal, for the forecast (best case includes commit)."""
+
+    PIPELINE = "pipeline", _("Pipeline")
+    BEST_CASE = "best_case", _("Best case")
+    COMMIT = "commit", _("Commit")
+    CLOSED = "closed", _("Closed")
+    OMITTED = "omitted", _("Omitted")
+
+
+class OpportunityType(models.TextChoices):
+    """What kind of business the deal is."""
+
+    NEW_BUSINESS = "new_business", _("New business")
+    UPSELL = "upsell", _("Upsell")
+    CROSS_SELL = "cross_sell", _("Cross-sell")
+    RENEWAL = "renewal", _("Renewal")
+
+
+class ContactRole(models.TextChoices):
+    """A contact's part in a deal."""
+
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    ECONOMIC_BUYER = "economic_buyer", _("Economic buyer")
+    CHAMPION = "champion", _("Champion")
+    INFLUENCER = "influencer", _("Influencer")
+    TECHNICAL_BUYER = "technical_buyer", _("Technical evaluator")
+    USER = "user", _("User")
+    OTHER = "other", _("Other")
+
+
+class Pipeline(TimeStampedModel):
+    """A sales process with its own ordered stages (new business, renewals…)."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True, default="", max_length=2000)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_default = models.BooleanField(_("default pipeline"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(TimeStampedModel):
+    """One step of a pipeline, with the probability a deal there is won."""
+
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"), default=10, validators=PERCENT
+    )
+    kind = models.CharField(
+        _("kind"), max_length=4, choices=StageKind.choices, default=StageKind.OPEN
+    )
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
+    usual_days = models.PositiveIntegerField(
+        _("usual days in stage"),
+        null=True,
+        blank=True,
+        help_text=_("Deals here longer than this are flagged as stuck."),
+    )
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique"),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0) & Q(probability__lte=100),
+                name="stage_probability_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_additional_data(self) -> dict[str, Any]:
+        """Stage changes show on the pipeline's history."""
+        return {"pipeline_id": self.pipeline_id}
+
+
+class LossReason(TimeStampedModel):
+    """Why deals are lost: a configurable list."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("loss reason")
+        verbose_name_plural = _("loss reasons")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityQuerySet(SoftDeleteQuerySet):
+    """Reusable filters over opportunities."""
+
+    def visible_to(self, user: Any) -> Self:
+        """Deals ``user`` may see: owned by someone in their scope, or on an account they see."""
+        from cartera.accounts.models import AccountTeamMember
+
+        scope = scope_user_ids(user)
+        if scope is None:
+            return self
+        if not scope:
+            return self.none()
+        on_team = AccountTeamMember.objects.filter(
+            account_id=OuterRef("account_id"), user_id__in=scope
+        )
+        return self.filter(Q(owner_id__in=scope) | Q(account__owner_id__in=scope) | Exists(on_team))
+
+    def open(self) -> Self:
+        """Deals still being worked."""
+        return self.filter(status=StageKind.OPEN)
+
+
+class Opportunity(SoftDeleteModel):
+    """A deal: what we hope to sell to an account, for how much, and by when."""
+
+    name = models.CharField(_("name"), max_length=200)
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("The record's id in the system it was imported from."),
+    )
+    account = models.ForeignKey(
+        "accounts.Account",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="+"
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    #: Copied from the stage's kind on every move: open, won or lost.
+    status = models.CharField(
+        _("status"), max_length=4, choices=StageKind.choices, default=StageKind.OPEN
+    )
+    type = models.CharField(
+        _("type"),
+        max_length=14,
+        choices=OpportunityType.choices,
+        default=OpportunityType.NEW_BUSINESS,
+    )
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, default="EUR", validators=[validate_currency]
+    )
+    #: The stage's probability unless the owner overrides it.
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"), default=10, validators=PERCENT
+    )
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    loss_reason = models.ForeignKey(
+        LossReason,
+        verbose_name=_("loss reason"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    loss_note = models.TextField(_("loss details"), blank=True, default="", max_length=2000)
+    next_step = models.CharField(_("next step"), max_length=255, blank=True, default="")
+    description = models.TextField(_("description"), blank=True, default="", max_length=10000)
+    stage_entered_at = models.DateTimeField(
+        _("in stage since"), default=timezone.now, editable=False
+    )
+    name_key = models.CharField(max_length=200, editable=False, default="")
+    search_text = models.CharField(max_length=500, editable=False, default="")
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [
+            # Board columns: one index range per stage, soonest close first.
+            models.Index(
+                fields=["stage", "expected_close_date", "id"],
+                name="opp_board_idx",
+                condition=Q(deleted_at=None),
+            ),
+            # A rep's deals by stage and close date (board and forecast for one owner).
+            models.Index(
+                fields=["owner", "status", "expected_close_date"],
+                name="opp_owner_idx",
+                condition=Q(deleted_at=None),
+            ),
+            # Forecast: open deals by expected close month.
+            models.Index(
+                fields=["status", "expected_close_date"],
+                name="opp_forecast_idx",
+                condition=Q(deleted_at=None),
+            ),
+            # Reports: closed deals by close date.
+            models.Index(
+                fields=["status", "closed_on"],
+                name="opp_closed_idx",
+                condition=Q(deleted_at=None),
+            ),
+            models.Index(
+                fields=["account", "status"], name="opp_account_idx", condition=Q(deleted_at=None)
+            ),
+            models.Index(
+                fields=["name_key", "id"], name="opp_name_idx", condition=Q(deleted_at=None)
+            ),
+            models.Index(
+                fields=["-updated_at", "-id"], name="opp_updated_idx", condition=Q(deleted_at=None)
+            ),
+            models.Index(
+                fields=["external_id"],
+                name="opp_external_id_idx",
+                condition=~Q(external_id="") & Q(deleted_at=None),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__gte=0) & Q(probability__lte=100),
+                name="opp_probability_range",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opp_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_search_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "name_key", "search_text", "updated_at"}
+        super().save(*args, **kwargs)
+
+    def refresh_search_fields(self) -> None:
+        """The derived sort and search columns; ``save()`` and bulk writers call it."""
+        self.name_key = normalize(self.name)[:200]
+        self.search_text = normalize(f"{self.name} {self.external_id}")[:500]
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        """Amount times probability, unrounded."""
+        return self.amount * Decimal(self.probability) / Decimal(100)
+
+
+class OpportunityContact(TimeStampedModel):
+    """A contact involved in a deal, with their role in it."""
+
+    opportunity = models.ForeignKey(
+        Opportunity,
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        related_name="contact_roles",
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        related_name="opportunity_roles",
+    )
+    role = models.CharField(
+        _("role"), max_length=16, choices=ContactRole.choices, default=ContactRole.OTHER
+    )
+
+    class Meta:
+        verbose_name = _("deal contact")
+        verbose_name_plural = _("deal contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "contact"], name="opp_contact_unique")
+        ]
+        indexes = [models.Index(fields=["contact", "opportunity"], name="opp_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} — {self.get_role_display()}"
+
+    def get_additional_data(self) -> dict[str, Any]:
+        return {"opportunity_id": self.opportunity_id}
+
+
+class OpportunityLine(TimeStampedModel):
+    """A product on the deal (in the opportunity's currency)."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="lines"
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunity_lines",
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True, default="")
+    quantity = models.DecimalField(
+        _("quantity"),
+        max_digits=12,
+        decimal_places=3,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    unit_price = models.DecimalField(
+        _("unit price"),
+        max_digits=MAX_DIGITS,
+        decimal_places=DECIMAL_PLACES,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    discount_percent = models.DecimalField(
+        _("discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["opportunity", "position", "id"]
+        verbose_name = _("deal product")
+        verbose_name_plural = _("deal products")
+        indexes = [models.Index(fields=["product", "opportunity"], name="opp_line_product_idx")]
+
+    def __str__(self) -> str:
+        return self.description or str(self.product)
+
+    def get_additional_data(self) -> dict[str, Any]:
+        return {"opportunity_id": self.opportunity_id}
+
+
+class StageChange(models.Model):
+    """One move of a deal into a stage: the stage history, time in stage and conversion."""
+
+    opportunity = models.ForeignKey(
+        Opportunity,
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        related_name="stage_changes",
+    )
+    from_stage = models.ForeignKey(
+        Stage,
+        verbose_name=_("from stage"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    to_stage = models.ForeignKey(
+        Stage, verbose_name=_("to stage"), on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["opportunity", "changed_at", "id"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [
+            models.Index(fields=["opportunity", "changed_at"], name="stage_change_opp_idx"),
+            models.Index(fields=["to_stage", "changed_at"], name="stage_change_to_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
