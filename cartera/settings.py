@@ -101,6 +101,10 @@ INSTALLED_APPS = [
     "cartera.catalog",
     "cartera.sales",
     "cartera.notifications",
+    "cartera.leads",
+    "cartera.quotes",
+    "cartera.targets",
+    "cartera.reports",
 ]
 
 MIDDLEWARE = [

@@ -14,4 +14,11 @@ urlpatterns = [
     path("timeline/", include("cartera.activities.urls")),
     path("search/", include("cartera.search.urls")),
     path("imports/", include("cartera.imports.urls")),
+    path("deals/", include("cartera.sales.urls")),
+    path("products/", include("cartera.catalog.urls")),
+    path("leads/", include("cartera.leads.urls")),
+    path("quotes/", include("cartera.quotes.urls")),
+    path("targets/", include("cartera.targets.urls")),
+    path("reports/", include("cartera.reports.urls")),
+    path("notifications/", include("cartera.notifications.urls")),
 ]

@@ -1,0 +1,6 @@
+"""Pages of the notifications app."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "notifications"
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TargetsConfig(AppConfig):
+    """Sales targets (quotas) per person and team, and their attainment."""
+
+    name = "cartera.targets"
+    label = "targets"
+    verbose_name = _("Targets")
