@@ -124,6 +124,7 @@ class TeamForm(BootstrapFormMixin, forms.Form):
     manager = forms.ModelChoiceField(
         label=_("Manager"), queryset=User.objects.none(), required=False, empty_label=_("None")
     )
+    office = forms.CharField(label=_("Office"), max_length=120, required=False)
 
     def __init__(self, *args: Any, people: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -61,6 +61,13 @@ class Team(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="managed_teams",
     )
+    office = models.CharField(
+        _("office"),
+        max_length=120,
+        blank=True,
+        default="",
+        help_text=_("Regional office or territory the team works from; reports group by it."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -114,6 +114,7 @@ class TeamOut(Schema):
     pk: int
     name: str
     manager: UserRef | None
+    office: str
 
 
 class TeamIn(InputSchema):
@@ -121,6 +122,7 @@ class TeamIn(InputSchema):
 
     name: str = Field(max_length=120)
     manager: Id | None = Field(None, description="User id of the manager")
+    office: str = Field("", max_length=120, description="Regional office or territory")
 
 
 class TeamPatch(InputSchema):
@@ -128,6 +130,7 @@ class TeamPatch(InputSchema):
 
     name: str | None = Field(None, max_length=120)
     manager: Id | None = Field(None, description="User id of the manager, or null for none")
+    office: str | None = Field(None, max_length=120, description="Regional office or territory")
 
 
 class TokenOut(Schema):

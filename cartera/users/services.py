@@ -26,7 +26,7 @@ USER_FIELDS = frozenset(
     {"email", "full_name", "role", "team", "language", "time_zone", "is_active"}
 )
 PROFILE_FIELDS = frozenset({"full_name", "language", "time_zone"})
-TEAM_FIELDS = frozenset({"name", "manager"})
+TEAM_FIELDS = frozenset({"name", "manager", "office"})
 TOKEN_PREFIX = "crt_"
 
 

@@ -270,7 +270,9 @@ def _team_page(request: HttpRequest, pk: int | None) -> HttpResponse:
     _require_admin(actor)
     team = selectors.get_team(actor, pk) if pk is not None else None
     people = selectors.user_list(actor).filter(is_active=True)
-    initial = {"name": team.name, "manager": team.manager_id} if team else None
+    initial = (
+        {"name": team.name, "manager": team.manager_id, "office": team.office} if team else None
+    )
     form = TeamForm(request.POST or None, initial=initial, people=people)
     status = 200
     if request.method == "POST":

@@ -215,7 +215,19 @@ def test_everyone_lists_teams(book: Book, persona: str) -> None:
         "pk": book.team.pk,
         "name": "Iberia",
         "manager": {"pk": book.manager.pk, "full_name": "Manu Manager"},
+        "office": "",
     }
+
+
+def test_admin_sets_a_team_office(book: Book) -> None:
+    client = client_for(book.admin)
+    response = client.patch(
+        f"/api/v1/teams/{book.team.pk}", {"office": "Central"}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["office"] == "Central"
+    book.team.refresh_from_db()
+    assert book.team.office == "Central"
 
 
 def test_team_list_query_count_does_not_grow(book: Book, django_assert_num_queries: Any) -> None:
