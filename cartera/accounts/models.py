@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -26,7 +27,7 @@ class AccountStatus(models.TextChoices):
 
     PROSPECT = "prospect", _("Prospect")
     ONBOARDING = "onboarding", _("Onboarding")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("account status", "Active")
     AT_RISK = "at_risk", _("At risk")
     CHURNED = "churned", _("Churned")
 
