@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,6 +31,14 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         "notifications/partials/list_body.html",
         context,
     )
+
+
+@require_GET
+@login_required
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    """The bell with the unread count: fetched by htmx after the page loaded, then every minute,
+    so no page pays for the count."""
+    return render(request, "notifications/partials/bell.html")
 
 
 @require_POST

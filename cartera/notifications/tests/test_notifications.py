@@ -122,3 +122,15 @@ def test_bell_counts_once_per_request(book: Book, django_assert_num_queries: obj
     template = Template(bell + bell)
     with django_assert_num_queries(1):
         template.render(Context({"request": request, "user": book.owner}))
+
+
+def test_pages_fetch_the_bell_after_loading(book: Book, django_assert_num_queries: object) -> None:
+    notify(recipient=book.owner, title="x")
+    client = client_for(book.owner)
+    page = client.get("/notifications/").content.decode()
+    assert 'hx-get="/notifications/bell/"' in page
+    # session, user, the unread count
+    with django_assert_num_queries(3):
+        bell = client.get("/notifications/bell/")
+    assert bell.status_code == 200
+    assert 'data-unread="1"' in bell.content.decode()
