@@ -8,3 +8,14 @@ class QuotesConfig(AppConfig):
     name = "cartera.quotes"
     label = "quotes"
     verbose_name = _("Quotes")
+
+    def ready(self) -> None:
+        from cartera.core.audit import register
+
+        from .models import Quote, QuoteApproval, QuoteLine, QuoteResponse, QuoteSettings
+
+        register(Quote, exclude=["version", "token_hash"])
+        register(QuoteLine)
+        register(QuoteApproval)
+        register(QuoteResponse)
+        register(QuoteSettings)
