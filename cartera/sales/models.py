@@ -8,7 +8,7 @@ from typing import Any, Self
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -140,22 +140,39 @@ class LossReason(TimeStampedModel):
         return self.name
 
 
+#: Above this many visible accounts, deal visibility uses a subquery instead of an id list.
+VISIBLE_ACCOUNTS_LIMIT = 5000
+
+
 class OpportunityQuerySet(SoftDeleteQuerySet):
     """Reusable filters over opportunities."""
 
     def visible_to(self, user: Any) -> Self:
-        """Deals ``user`` may see: owned by someone in their scope, or on an account they see."""
-        from cartera.accounts.models import AccountTeamMember
+        """Deals ``user`` may see: owned by someone in their scope, or on an account they see.
+
+        The accounts they see (owned by, or with on the account team, someone in scope) are
+        read first (one small query) and passed as a list, so the database can combine the
+        owner and account indexes (``opp_owner_idx``, ``opp_account_idx``) instead of testing
+        every deal against a join and a subquery. A scope with more accounts than
+        ``VISIBLE_ACCOUNTS_LIMIT`` keeps the subquery form.
+        """
+        from cartera.accounts.models import Account, AccountTeamMember
 
         scope = scope_user_ids(user)
         if scope is None:
             return self
         if not scope:
             return self.none()
-        on_team = AccountTeamMember.objects.filter(
-            account_id=OuterRef("account_id"), user_id__in=scope
+        on_team = AccountTeamMember.objects.filter(user_id__in=scope).values("account_id")
+        accounts = Account.objects.filter(Q(owner_id__in=scope) | Q(pk__in=on_team)).values_list(
+            "pk", flat=True
         )
-        return self.filter(Q(owner_id__in=scope) | Q(account__owner_id__in=scope) | Exists(on_team))
+        account_ids = list(accounts[: VISIBLE_ACCOUNTS_LIMIT + 1])
+        if len(account_ids) > VISIBLE_ACCOUNTS_LIMIT:
+            return self.filter(Q(owner_id__in=scope) | Q(account_id__in=accounts))
+        if not account_ids:
+            return self.filter(owner_id__in=scope)
+        return self.filter(Q(owner_id__in=scope) | Q(account_id__in=account_ids))
 
     def open(self) -> Self:
         """Deals still being worked."""
@@ -253,6 +270,22 @@ class Opportunity(SoftDeleteModel):
                 fields=["stage", "expected_close_date", "id"],
                 name="opp_board_idx",
                 condition=Q(deleted_at=None),
+            ),
+            # Won and lost columns of the board: latest close first.
+            models.Index(
+                fields=["stage", "-closed_on", "-id"],
+                name="opp_board_closed_idx",
+                condition=Q(deleted_at=None),
+            ),
+            # Board totals: an index-only range per stage (closed deals by recent close day).
+            models.Index(
+                fields=["stage", "closed_on", "currency", "amount", "probability"],
+                name="opp_board_totals_idx",
+                condition=Q(deleted_at=None),
+            ),
+            # The deal list sorted by amount.
+            models.Index(
+                fields=["amount", "id"], name="opp_amount_idx", condition=Q(deleted_at=None)
             ),
             # A rep's deals by stage and close date (board and forecast for one owner).
             models.Index(
