@@ -271,6 +271,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _detail_context(user: User, deal: Opportunity, **extra: Any) -> dict[str, Any]:
     from cartera.catalog.models import Product
+    from cartera.quotes.selectors import opportunity_quotes
 
     history = selectors.stage_history(deal)
     stages = selectors.stages_of(deal.pipeline)
@@ -286,6 +287,7 @@ def _detail_context(user: User, deal: Opportunity, **extra: Any) -> dict[str, An
             stages=stages,
             reasons=reasons,
         ),
+        "quotes": opportunity_quotes(user, deal),
         "contact_form": ContactRoleForm(),
         "contact_choices": selectors.contact_choices(user, deal),
         "line_form": LineForm(
