@@ -8,3 +8,10 @@ class TargetsConfig(AppConfig):
     name = "cartera.targets"
     label = "targets"
     verbose_name = _("Targets")
+
+    def ready(self) -> None:
+        from cartera.core.audit import register
+
+        from .models import Target
+
+        register(Target, exclude=["version"])
