@@ -70,34 +70,83 @@ def visible_log_entries(user: Any) -> models.QuerySet[LogEntry]:
     """Audit entries ``user`` may read, newest first.
 
     Directors and administrators read everything. Everyone else reads the entries of the
-    accounts, contacts and interactions they can see (trashed ones included), and of those
-    accounts' team members and contact links.
+    records they can see (trashed ones included): accounts, contacts, interactions, deals,
+    leads and quotes, the rows that belong to them (account team members, contact links, deal
+    contacts and products, lead activities, quote lines, approvals and answers), and the
+    catalogue, which everyone reads.
     """
     from django.db.models.fields.json import KT
     from django.db.models.functions import Cast
 
     from cartera.accounts.models import Account, AccountTeamMember
     from cartera.activities.models import Interaction
+    from cartera.catalog.models import PriceList, PriceListItem, Product
     from cartera.contacts.models import Contact, ContactAccount
+    from cartera.leads.models import Lead, LeadActivity
+    from cartera.quotes.models import Quote, QuoteApproval, QuoteLine, QuoteResponse
+    from cartera.sales.models import Opportunity, OpportunityContact, OpportunityLine
     from cartera.users.access import scope_user_ids
 
     entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
     if scope_user_ids(user) is None:
         return entries
     types = ContentType.objects.get_for_models(
-        Account, Contact, Interaction, AccountTeamMember, ContactAccount
+        Account,
+        Contact,
+        Interaction,
+        AccountTeamMember,
+        ContactAccount,
+        Opportunity,
+        OpportunityContact,
+        OpportunityLine,
+        Lead,
+        LeadActivity,
+        Quote,
+        QuoteLine,
+        QuoteApproval,
+        QuoteResponse,
+        Product,
+        PriceList,
+        PriceListItem,
     )
+
+    def linked(key: str) -> Cast:
+        return Cast(KT(f"additional_data__{key}"), models.BigIntegerField())
+
     accounts = Account.objects.visible_to(user).values("pk")
-    contacts = Contact.objects.visible_to(user).values("pk")
-    interactions = Interaction.objects.visible_to(user).values("pk")
-    linked_account = Cast(KT("additional_data__account_id"), models.BigIntegerField())
+    deals = Opportunity.objects.visible_to(user).values("pk")
+    leads = Lead.objects.visible_to(user).values("pk")
+    quotes = Quote.objects.filter(opportunity__in=deals).values("pk")
     condition = (
         models.Q(content_type=types[Account], object_id__in=accounts)
-        | models.Q(content_type=types[Contact], object_id__in=contacts)
-        | models.Q(content_type=types[Interaction], object_id__in=interactions)
+        | models.Q(
+            content_type=types[Contact], object_id__in=Contact.objects.visible_to(user).values("pk")
+        )
+        | models.Q(
+            content_type=types[Interaction],
+            object_id__in=Interaction.objects.visible_to(user).values("pk"),
+        )
         | models.Q(
             content_type__in=[types[AccountTeamMember], types[ContactAccount]],
             linked_account__in=accounts,
         )
+        | models.Q(content_type=types[Opportunity], object_id__in=deals)
+        | models.Q(
+            content_type__in=[types[OpportunityContact], types[OpportunityLine]],
+            linked_deal__in=deals,
+        )
+        | models.Q(content_type=types[Lead], object_id__in=leads)
+        | models.Q(content_type=types[LeadActivity], linked_lead__in=leads)
+        | models.Q(content_type=types[Quote], object_id__in=quotes)
+        | models.Q(
+            content_type__in=[types[QuoteLine], types[QuoteApproval], types[QuoteResponse]],
+            linked_quote__in=quotes,
+        )
+        | models.Q(content_type__in=[types[Product], types[PriceList], types[PriceListItem]])
     )
-    return entries.alias(linked_account=linked_account).filter(condition)
+    return entries.alias(
+        linked_account=linked("account_id"),
+        linked_deal=linked("opportunity_id"),
+        linked_lead=linked("lead_id"),
+        linked_quote=linked("quote_id"),
+    ).filter(condition)

@@ -31,6 +31,22 @@ ObjectType = Literal[
     "user",
     "team",
     "apitoken",
+    "opportunity",
+    "opportunitycontact",
+    "opportunityline",
+    "pipeline",
+    "stage",
+    "lossreason",
+    "lead",
+    "leadactivity",
+    "quote",
+    "quoteline",
+    "quoteapproval",
+    "quoteresponse",
+    "product",
+    "pricelist",
+    "pricelistitem",
+    "target",
 ]
 ACTIONS = {0: "create", 1: "update", 2: "delete", 3: "access"}
 
@@ -88,7 +104,7 @@ def list_audit_entries(
     """Audit entries the caller may read, newest first, by object type, object id or actor.
 
     Directors and administrators read every entry; everyone else those of the accounts,
-    contacts and interactions they can see.
+    contacts, interactions, deals, leads and quotes they can see, and of the catalogue.
     """
     queryset = visible_log_entries(request.auth)  # type: ignore[attr-defined]
     if filters.object_type:
