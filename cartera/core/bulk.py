@@ -1,16 +1,24 @@
-"""Fast bulk insert of model instances: ``COPY … FROM STDIN`` on PostgreSQL, batches elsewhere.
+"""Fast bulk writes: ``COPY … FROM STDIN`` on PostgreSQL, batched statements elsewhere.
 
-For generated data (the medium and large demos) and anything else that writes many brand-new
-rows at once. The columns come from the model's ``_meta.concrete_fields``, so fields added to a
-model later are written too, with their defaults when the caller does not set them; values go
-through each field's own ``get_db_prep_save()`` (phone numbers, countries, decimals…), except
-plain values of plain fields, which the database driver takes as they are.
+One module for every bulk writer (the big demos and the import engine), two ways in:
 
-Rows are written as given: derived columns must already be computed (call the model's
-``refresh_search_fields()``), ids are assigned here when missing, and explicit ``auto_now``
-timestamps are kept (``bulk_create`` would overwrite them with the current time). Model signals
-do not fire, so nothing is audited. After writing rows with explicit ids, call
-:func:`reset_sequences` so the next ordinary insert gets a fresh id.
+- :class:`BulkInserter` loads many brand-new rows with ids assigned here (one more than the
+  highest in the table): the medium and large demos, into tables nobody else writes meanwhile.
+  Explicit ``auto_now`` timestamps are kept (``bulk_create`` would overwrite them with the
+  current time). After writing rows with explicit ids, call :func:`reset_sequences` so the next
+  ordinary insert gets a fresh id.
+- :func:`insert` and :func:`update` write a batch of live records (the import engine): new rows
+  take their ids from the table's own sequence (``nextval``), so rows written by anyone else at
+  the same time never collide with them; updates are copied into a temporary table and applied
+  with one ``UPDATE … FROM``. :func:`new` builds the unsaved instances fast.
+
+The columns come from the model's ``_meta.concrete_fields``, so fields added to a model later are
+written too, with their defaults when the caller does not set them; values go through each
+field's own ``get_db_prep_save()`` (phone numbers, countries, decimals…), except plain values of
+plain fields, which the database driver takes as they are. Rows are written as given: derived
+columns must already be computed (call the model's ``refresh_search_fields()``). Model signals do
+not fire, so nothing is audited here: the caller writes the audit entries (the import engine
+does; the demo's generated history is not an edit).
 """
 
 from __future__ import annotations
@@ -18,14 +26,15 @@ from __future__ import annotations
 import datetime
 import operator
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from django.core.management.color import no_style
-from django.db import connections, models
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, connections, models
 from django.db.models import Max
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -54,6 +63,8 @@ _PLAIN_FIELDS: tuple[type[models.Field[Any, Any]], ...] = (
 )
 
 SQLITE_BATCH_SIZE = 1000
+#: Rows per ``bulk_create`` statement of :func:`insert` where ``COPY`` is not available.
+CHUNK = 500
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -440,3 +451,180 @@ def indexes_built_after(
         for table, name, definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
         report(f"  foreign keys: {len(foreign_keys)} checked in {time.monotonic() - started:.1f}s")
+
+
+# --- live records: the import engine -------------------------------------------------------
+
+_PLAIN_VALUES = (str, int, bool, type(None))
+_JSON = DjangoJSONEncoder()  # what a JSONField writes (``json.dumps(value, cls=…)``), reused
+_FACTORIES: dict[type[models.Model], Callable[..., Any]] = {}
+
+
+def new(model: type[M], **values: Any) -> M:
+    """An unsaved ``model`` instance with its defaults and ``values`` (by attname, e.g.
+    ``owner_id``): what ``model(**values)`` gives, through a cached :func:`instance_factory`."""
+    factory = _FACTORIES.get(model)
+    if factory is None:
+        factory = _FACTORIES[model] = instance_factory(model)
+    instance: M = factory(**values)
+    return instance
+
+
+class RowValues:
+    """Turns live instances into the value lists ``COPY`` writes for ``fields``.
+
+    Most columns are taken from the instance as they are; only the few that need it go
+    through their field: subclasses of text fields holding objects (phone numbers; imported ones
+    carry their stored text as ``_cartera_db_value``), date-times that are naive or filled by
+    ``auto_now``, and JSON.
+    """
+
+    def __init__(self, fields: list[models.Field[Any, Any]]) -> None:
+        self.attnames = [field.attname for field in fields]
+        self.maybe: list[tuple[int, models.Field[Any, Any]]] = []  # objects in text fields
+        self.times: list[tuple[int, models.Field[Any, Any], bool]] = []
+        self.json: list[int] = []
+        self.other: list[tuple[int, models.Field[Any, Any]]] = []
+        for index, field in enumerate(fields):
+            plain_class = type(field) in _PLAIN_FIELDS or (
+                isinstance(field, models.ForeignKey) and type(field.target_field) in _PLAIN_FIELDS
+            )
+            if plain_class or isinstance(field, models.DecimalField):
+                continue  # the driver takes str, int, bool, None and Decimal as they are
+            if isinstance(field, models.CharField | models.TextField):
+                self.maybe.append((index, field))
+            elif isinstance(field, models.DateTimeField):
+                auto = bool(field.auto_now or field.auto_now_add)
+                self.times.append((index, field, auto))
+            elif isinstance(field, models.JSONField):
+                self.json.append(index)
+            else:
+                self.other.append((index, field))
+
+    def __call__(self, record: models.Model) -> list[Any]:
+        state = record.__dict__
+        row = [state.get(attname) for attname in self.attnames]
+        for index, field in self.maybe:
+            value = row[index]
+            if type(value) not in _PLAIN_VALUES:
+                prepared = getattr(value, "_cartera_db_value", None)  # imported phone numbers
+                row[index] = (
+                    prepared if prepared is not None else field.get_db_prep_save(value, connection)
+                )
+        for index, field, auto in self.times:
+            value = row[index]
+            if value is None:
+                if auto:
+                    row[index] = field.pre_save(record, add=True)
+            elif not (isinstance(value, datetime.datetime) and value.tzinfo is not None):
+                row[index] = field.get_db_prep_save(value, connection)
+        for index in self.json:
+            value = row[index]
+            if value is not None:
+                row[index] = _JSON.encode(value)
+        for index, field in self.other:
+            value = row[index]
+            if value is not None:
+                row[index] = field.get_db_prep_save(value, connection)
+        return row
+
+
+def _copy_rows(copy: Any, rows: Iterable[list[Any]]) -> None:
+    """Send ``rows`` to a ``COPY … FROM STDIN`` as text, several times faster than
+    ``write_row()``; a row with a value :func:`copy_text` cannot write goes through the driver."""
+    chunk: list[str] = []
+    for row in rows:
+        try:
+            chunk.append(copy_text(row))
+        except TypeError:
+            copy.write("".join(chunk))
+            chunk = []
+            copy.write_row(row)
+    copy.write("".join(chunk))
+
+
+def insert(model: type[models.Model], records: list[Any]) -> None:
+    """INSERT ``records``; each gets its id. ``auto_now`` columns take the current time."""
+    if not records:
+        return
+    if connection.vendor != "postgresql":
+        for record in records:
+            for field in model._meta.concrete_fields:
+                if getattr(field, "auto_now", False):
+                    setattr(record, field.attname, field.pre_save(record, add=True))
+        model._default_manager.bulk_create(list(records), batch_size=CHUNK)
+        return
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    quote = connection.ops.quote_name
+    missing = [record for record in records if record.pk is None]
+    with connection.cursor() as cursor:
+        if missing:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, pk.column, len(missing)],
+            )
+            for record, (value,) in zip(missing, cursor.fetchall(), strict=True):
+                record.pk = value
+        fields = insertable_fields(model)
+        rows = RowValues(fields)
+        columns = ", ".join(quote(field.column) for field in fields)
+        sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            _copy_rows(copy, map(rows, records))
+    for record in records:
+        record._state.adding = False
+        record._state.db = connection.alias
+
+
+def update(model: type[models.Model], records: list[Any], names: list[str]) -> None:
+    """UPDATE the columns of fields ``names`` of ``records`` (one statement per batch)."""
+    if not records or not names:
+        return
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    concrete = [
+        field
+        for field in (meta.get_field(name) for name in names)
+        if isinstance(field, models.Field) and field.column
+    ]
+    if connection.vendor != "postgresql":
+        # One prepared statement run per row: ``bulk_update``'s CASE … WHEN per column grows
+        # with the square of the batch.
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in concrete)
+        sql = f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s"  # noqa: S608
+        params = [
+            [
+                *(
+                    field.get_db_prep_save(getattr(record, field.attname), connection)
+                    for field in concrete
+                ),
+                record.pk,
+            ]
+            for record in records
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+        return
+    temporary = quote(f"cartera_bulk_{meta.db_table}")
+    columns = [quote(pk.column)] + [quote(field.column) for field in concrete]
+    rows = RowValues([pk, *concrete])
+    assignments = ", ".join(
+        f"{quote(field.column)} = source.{quote(field.column)}" for field in concrete
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {temporary} ON COMMIT DROP AS "  # noqa: S608 (quoted names)
+            f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {temporary} ({', '.join(columns)}) FROM STDIN") as copy:
+            _copy_rows(copy, map(rows, records))
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {temporary} AS source "  # noqa: S608
+            f"WHERE {table}.{quote(pk.column)} = source.{quote(pk.column)}"
+        )
+        cursor.execute(f"DROP TABLE {temporary}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import multiprocessing
 import os
 import random
@@ -25,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import phonenumbers
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.html import escape
 from faker import Faker
@@ -45,6 +46,7 @@ from cartera.accounts.models import (
 from cartera.accounts.services import set_team_member, trash_account, update_account
 from cartera.activities.models import Direction, Interaction, InteractionKind
 from cartera.activities.services import log_interaction
+from cartera.catalog.models import PriceList, PriceListItem, Product, Segment, Unit
 from cartera.contacts.models import (
     BuyingRole,
     Channel,
@@ -62,6 +64,18 @@ from cartera.core.bulk import (
     reset_sequences,
 )
 from cartera.core.text import normalize
+from cartera.sales.models import (
+    ContactRole,
+    LossReason,
+    Opportunity,
+    OpportunityContact,
+    OpportunityLine,
+    OpportunityType,
+    Stage,
+    StageChange,
+    StageKind,
+)
+from cartera.sales.services import ensure_default_pipeline
 from cartera.users.models import Role, User
 from cartera.users.services import create_team, create_user, update_team
 
@@ -70,6 +84,7 @@ DEFAULT_SEED = 2025
 DEFAULT_ACCOUNTS = 200
 DEFAULT_CONTACTS = 1000
 DEFAULT_INTERACTIONS = 5000
+DEFAULT_OPPORTUNITIES = 150
 HISTORY_DAYS = 548  # about 18 months of timeline
 
 IBERIA = "Iberia"
@@ -339,6 +354,7 @@ class DemoSummary:
     accounts: int = 0
     contacts: int = 0
     interactions: int = 0
+    opportunities: int = 0
     service_edits: int = 0
     personas: dict[str, User] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per table (big demos)
@@ -361,6 +377,7 @@ class _Builder:
     """Holds the seeded randomness and the rows made so far."""
 
     def __init__(self, seed: int) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.fakers = {"es": Faker("es_ES"), "en": Faker("en_US")}
         for faker in self.fakers.values():
@@ -840,6 +857,28 @@ class _Builder:
 
     # --- edits through the services ------------------------------------------------------------
 
+    def opportunities(self, built: list[_DemoAccount], total: int) -> int:
+        """The catalogue and ``total`` deals on the accounts (their own random draws, so the
+        rest of the book is the same with or without them)."""
+        maker = _DealMaker(random.Random(f"{self.seed}:opportunities"), self.now, demo_catalogue())
+        accounts = [
+            DealAccount(
+                pk=item.account.pk,
+                name=item.account.name,
+                language=item.language,
+                owner_id=item.account.owner_id,
+                currency=item.account.currency,
+                tier=item.account.tier,
+                members=[user.pk for user in item.members],
+                contacts=[contact.pk for contact in item.contacts],
+                created_at=item.account.created_at,
+            )
+            for item in built
+        ]
+        count = maker.deals(accounts, [item.weight for item in built], total)
+        reset_sequences(*PIPELINE_MODELS)
+        return count
+
     def service_edits(self, built: list[_DemoAccount]) -> int:
         """A few dozen everyday changes made through the services, so history has actors."""
         edits = 0
@@ -936,6 +975,7 @@ def seed_demo(
     accounts: int = DEFAULT_ACCOUNTS,
     contacts: int = DEFAULT_CONTACTS,
     interactions: int = DEFAULT_INTERACTIONS,
+    opportunities: int = DEFAULT_OPPORTUNITIES,
 ) -> DemoSummary:
     """Fill an empty database with the demo book; the same seed always gives the same book."""
     builder = _Builder(seed)
@@ -946,6 +986,7 @@ def seed_demo(
         builder.tags(built)
         contact_count = builder.contacts(built, contacts)
         interaction_count = builder.interactions(built, interactions)
+        opportunity_count = builder.opportunities(built, opportunities)
         edits = builder.service_edits(built)
     return DemoSummary(
         users=users,
@@ -953,9 +994,323 @@ def seed_demo(
         accounts=len(built),
         contacts=contact_count,
         interactions=interaction_count,
+        opportunities=opportunity_count,
         service_edits=edits,
         personas=dict(builder.personas),
     )
+
+
+# --- the pipeline: catalogue and opportunities (every size) ---------------------------------
+
+#: SKU, name, family, unit, tax rate (%), list price in EUR.
+DEMO_PRODUCTS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("LIC-CRM-STD", "CRM Standard licence", "Software", Unit.LICENCE, "21", "480"),
+    ("LIC-CRM-PRO", "CRM Professional licence", "Software", Unit.LICENCE, "21", "900"),
+    ("LIC-ANALYTICS", "Analytics add-on licence", "Software", Unit.LICENCE, "21", "360"),
+    ("SUB-CLOUD", "Cloud hosting", "Software", Unit.MONTH, "21", "650"),
+    ("SUB-SUPPORT", "Premium support", "Software", Unit.YEAR, "21", "4800"),
+    ("PKG-API", "Integration API package", "Software", Unit.PACKAGE, "21", "2500"),
+    ("SRV-IMPLEMENT", "Implementation", "Services", Unit.DAY, "21", "850"),
+    ("SRV-CONSULT", "Consulting", "Services", Unit.HOUR, "21", "120"),
+    ("SRV-MIGRATION", "Data migration", "Services", Unit.PACKAGE, "21", "6000"),
+    ("SRV-TRAINING", "Training course", "Training", Unit.DAY, "0", "700"),
+    ("SRV-CERT", "Certification exam", "Training", Unit.UNIT, "0", "250"),
+    ("EVT-PASS", "User conference pass", "Training", Unit.UNIT, "10", "450"),
+    ("HW-TABLET", "Rugged tablet", "Hardware", Unit.UNIT, "21", "1100"),
+    ("HW-SCANNER", "Barcode scanner", "Hardware", Unit.UNIT, "21", "390"),
+    ("HW-PRINTER", "Label printer", "Hardware", Unit.UNIT, "21", "640"),
+    ("HW-KIOSK", "Self-service kiosk", "Hardware", Unit.UNIT, "21", "7800"),
+)
+#: Name, currency, segment, price factor against the list price.
+DEMO_PRICE_LISTS = (
+    ("Tarifa general EUR", "EUR", Segment.ALL, Decimal("1")),
+    ("Tarifa clientes A EUR", "EUR", Segment.A, Decimal("0.9")),
+    ("Price list USD", "USD", Segment.ALL, Decimal("1.1")),
+)
+DEMO_OPPORTUNITIES = {"small": DEFAULT_OPPORTUNITIES, "medium": 30_000, "large": 300_000}
+OPPORTUNITIES_PER_ACCOUNT = 3  # the medium and large demos
+DEAL_TYPES = (
+    (OpportunityType.NEW_BUSINESS.value, 50),
+    (OpportunityType.UPSELL.value, 20),
+    (OpportunityType.CROSS_SELL.value, 15),
+    (OpportunityType.RENEWAL.value, 15),
+)
+DEAL_ROLES = (
+    (ContactRole.DECISION_MAKER.value, 25),
+    (ContactRole.ECONOMIC_BUYER.value, 15),
+    (ContactRole.CHAMPION.value, 20),
+    (ContactRole.INFLUENCER.value, 15),
+    (ContactRole.TECHNICAL_BUYER.value, 15),
+    (ContactRole.USER.value, 10),
+)
+DEAL_NAMES = {
+    OpportunityType.NEW_BUSINESS.value: {
+        "es": "{product} para {account}",
+        "en": "{product} for {account}",
+    },
+    OpportunityType.UPSELL.value: {
+        "es": "Ampliación {product} — {account}",
+        "en": "{product} expansion — {account}",
+    },
+    OpportunityType.CROSS_SELL.value: {
+        "es": "{product} (venta cruzada) — {account}",
+        "en": "{product} cross-sell — {account}",
+    },
+    OpportunityType.RENEWAL.value: {
+        "es": "Renovación {product} — {account}",
+        "en": "{product} renewal — {account}",
+    },
+}
+DEAL_AMOUNT_MEDIAN = 18_000.0  # EUR; log-normal, clipped to 2,000 to 250,000
+DEAL_AMOUNT_SIGMA = 1.0
+CENT = Decimal("0.01")
+DEAL_CHUNK = 20_000  # deals made, then written, at a time (memory stays flat)
+
+
+@dataclass
+class DealAccount:
+    """What a deal needs to know about its account."""
+
+    pk: int
+    name: str
+    language: str
+    owner_id: int
+    currency: str
+    tier: str
+    members: list[int]
+    contacts: list[int]
+    created_at: datetime
+
+
+def demo_catalogue() -> dict[tuple[str, str], dict[int, Decimal]]:
+    """The demo's products and price lists; returns each list's prices by (currency, segment)."""
+    products = []
+    for sku, name, family, unit, tax, _price in DEMO_PRODUCTS:
+        products.append(
+            Product(
+                sku=sku,
+                name=name,
+                family=family,
+                unit=unit,
+                tax_rate=Decimal(tax),
+                name_key=normalize(name)[:200],
+            )
+        )
+    Product.objects.bulk_create(products)
+    prices: dict[tuple[str, str], dict[int, Decimal]] = {}
+    items = []
+    for name, currency, segment, factor in DEMO_PRICE_LISTS:
+        price_list = PriceList.objects.create(name=name, currency=currency, segment=segment)
+        listed = prices[(currency, segment)] = {}
+        for product, row in zip(products, DEMO_PRODUCTS, strict=True):
+            unit_price = (Decimal(row[5]) * factor).quantize(Decimal("1"))
+            listed[product.pk] = unit_price
+            items.append(
+                PriceListItem(price_list=price_list, product=product, unit_price=unit_price)
+            )
+    PriceListItem.objects.bulk_create(items)
+    return prices
+
+
+class _DealMaker:
+    """Opportunities with their stage history, products and contacts, written in bulk.
+
+    About 35% are open (spread over the open stages, a fifth of them stuck longer than their
+    stage usually takes), 40% won and 25% lost (with a reason); amounts are log-normal and are
+    the sum of the deal's product lines at the account's price list.
+    """
+
+    def __init__(
+        self, rng: random.Random, now: datetime, prices: dict[Any, dict[int, Decimal]]
+    ) -> None:
+        self.rng = rng
+        # Midnight of the demo's day: the same deals all day long, and none in the future.
+        self.today = timezone.localdate(now)
+        self.now = timezone.make_aware(datetime.combine(self.today, time(0, 0)))
+        self.zone = timezone.get_current_timezone()
+        self.prices = prices
+        self.pipeline = ensure_default_pipeline()
+        stages = list(Stage.objects.filter(pipeline=self.pipeline).order_by("position", "pk"))
+        self.open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
+        self.won = next(stage for stage in stages if stage.kind == StageKind.WON)
+        self.lost = next(stage for stage in stages if stage.kind == StageKind.LOST)
+        self.loss_reasons = list(
+            LossReason.objects.order_by("position").values_list("pk", flat=True)
+        )
+        self.product_names = dict(Product.objects.values_list("pk", "name"))
+        self.products = sorted(self.product_names)
+        self.types = _table(DEAL_TYPES)
+        self.roles = _table(DEAL_ROLES)
+        self.make = instance_factory(Opportunity)
+        self.opportunities: list[Opportunity] = []
+        self.changes: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.deal_contacts: list[dict[str, Any]] = []
+
+    def at(self, day: Any) -> datetime:
+        """A working-hours moment of ``day`` (in the demo's time zone, as ``make_aware``)."""
+        minutes = self.rng.randint(0, 540)
+        return datetime.combine(day, time(9 + minutes // 60, minutes % 60), tzinfo=self.zone)
+
+    def deals(
+        self,
+        accounts: Sequence[DealAccount],
+        weights: Sequence[float],
+        total: int,
+        report: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write ``total`` deals on ``accounts`` (busier accounts get more); returns how many."""
+        if not accounts or total <= 0 or not self.loss_reasons:
+            return 0
+        written = 0
+        for account in self.rng.choices(accounts, weights=weights, k=total):
+            self.deal(account)
+            if len(self.opportunities) >= DEAL_CHUNK:
+                written += self.write()
+                if report is not None:
+                    report(written)
+        return written + self.write()
+
+    def deal(self, account: DealAccount) -> None:
+        rng = self.rng
+        roll = rng.random()
+        status = StageKind.OPEN if roll < 0.35 else StageKind.WON if roll < 0.75 else StageKind.LOST
+        today = self.today
+        if status == StageKind.OPEN:
+            depth = rng.randrange(len(self.open_stages))
+            path = self.open_stages[: depth + 1]
+            stage = path[-1]
+            usual = stage.usual_days or 14
+            stuck = rng.random() < 0.2
+            entered_days = usual * rng.uniform(1.5, 4.0) if stuck else rng.uniform(0, usual)
+            end = self.now - timedelta(days=entered_days, minutes=rng.randint(0, 600))
+            created = end - timedelta(days=rng.uniform(1, 40) * len(path))
+            if rng.random() < 0.15:  # overdue
+                expected = today - timedelta(days=rng.randint(1, 60))
+            else:
+                expected = today + timedelta(days=rng.randint(1, 270))
+            closed_on = None
+        else:
+            closed_on = today - timedelta(days=rng.randint(1, 365))
+            end = self.at(closed_on)
+            depth = rng.randrange(1 if status == StageKind.WON else 0, len(self.open_stages))
+            path = [
+                *self.open_stages[: depth + 1],
+                self.won if status == StageKind.WON else self.lost,
+            ]
+            stage = path[-1]
+            created = end - timedelta(days=rng.uniform(15, 180))
+            expected = closed_on + timedelta(days=rng.randint(-20, 30))
+        floor = account.created_at + timedelta(hours=1)
+        if created < floor:
+            created = min(floor, end - timedelta(minutes=5))
+        kind = self.types[int(rng.random() * len(self.types))]
+        currency = "USD" if account.currency == "USD" else "EUR"
+        segment = Segment.A if account.tier == Tier.A and currency == "EUR" else Segment.ALL
+        prices = self.prices[(currency, segment)]
+        target = min(
+            250_000.0,
+            max(2_000.0, rng.lognormvariate(math.log(DEAL_AMOUNT_MEDIAN), DEAL_AMOUNT_SIGMA)),
+        )
+        products = rng.sample(self.products, 2 if rng.random() < 0.4 else 1)
+        shares = [1.0] if len(products) == 1 else [0.7, 0.3]
+        owner_id = account.owner_id
+        if account.members and rng.random() < 0.15:
+            owner_id = rng.choice(account.members)
+        opportunity = self.make(
+            name=DEAL_NAMES[kind][account.language].format(
+                product=self.product_names[products[0]], account=account.name
+            )[:200],
+            account_id=account.pk,
+            pipeline_id=self.pipeline.pk,
+            stage_id=stage.pk,
+            status=status,
+            type=kind,
+            currency=currency,
+            probability=stage.probability,
+            forecast_category=stage.forecast_category,
+            expected_close_date=expected,
+            closed_on=closed_on,
+            owner_id=owner_id,
+            created_by_id=owner_id,
+            loss_reason_id=rng.choice(self.loss_reasons) if status == StageKind.LOST else None,
+            stage_entered_at=end,
+            created_at=created,
+            updated_at=end,
+        )
+        opportunity.refresh_search_fields()
+        index = len(self.opportunities)
+        self.opportunities.append(opportunity)
+        amount = Decimal(0)
+        for position, (product, share) in enumerate(zip(products, shares, strict=True)):
+            unit_price = prices[product]
+            quantity = max(1, round(target * share / float(unit_price)))
+            amount += unit_price * quantity
+            self.lines.append(
+                {
+                    "opportunity_id": index,
+                    "product_id": product,
+                    "quantity": Decimal(quantity),
+                    "unit_price": unit_price,
+                    "position": position,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+        opportunity.amount = amount.quantize(CENT)
+        span = (end - created) / max(1, len(path) - 1)
+        previous = None
+        for step, to_stage in enumerate(path):
+            moment = end if step == len(path) - 1 else created + span * step
+            self.changes.append(
+                {
+                    "opportunity_id": index,
+                    "from_stage_id": previous,
+                    "to_stage_id": to_stage.pk,
+                    "changed_at": moment,
+                    "changed_by_id": owner_id,
+                }
+            )
+            previous = to_stage.pk
+        if account.contacts:
+            people = rng.sample(account.contacts, min(len(account.contacts), rng.choice((1, 1, 2))))
+            for contact_id in people:
+                self.deal_contacts.append(
+                    {
+                        "opportunity_id": index,
+                        "contact_id": contact_id,
+                        "role": self.roles[int(rng.random() * len(self.roles))],
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                )
+
+    def write(self) -> int:
+        """Write the deals made so far and their rows; returns how many deals."""
+        ids: list[int] = []
+        with BulkInserter(Opportunity) as inserter:
+            for opportunity in self.opportunities:
+                ids.append(inserter.add(opportunity))
+        for model, rows in (
+            (StageChange, self.changes),
+            (OpportunityLine, self.lines),
+            (OpportunityContact, self.deal_contacts),
+        ):
+            with BulkInserter(model) as rows_inserter:
+                for values in rows:
+                    values["opportunity_id"] = ids[values["opportunity_id"]]
+                    rows_inserter.add_values(**values)
+        count = len(ids)
+        self.opportunities, self.changes, self.lines, self.deal_contacts = [], [], [], []
+        return count
+
+
+PIPELINE_MODELS: tuple[type[models.Model], ...] = (
+    Opportunity,
+    StageChange,
+    OpportunityLine,
+    OpportunityContact,
+)
 
 
 # --- the medium and large demos --------------------------------------------------------------
@@ -1620,6 +1975,33 @@ class _ScaledBuilder(_Builder):
         finally:
             _FORKED.clear()
 
+    def scaled_opportunities(self, built: list[_ScaledAccount], total: int) -> int:
+        """The catalogue and ``total`` deals, weighted like the timeline (busy accounts more)."""
+        started = time_module.monotonic()
+        maker = _DealMaker(random.Random(f"{self.seed}:opportunities"), self.now, demo_catalogue())
+        accounts = [
+            DealAccount(
+                pk=item.pk,
+                name=item.values["name"],
+                language=item.language,
+                owner_id=item.values["owner_id"],
+                currency=item.values.get("currency") or "EUR",
+                tier=item.values["tier"],
+                members=item.members,
+                contacts=[contact[0] for contact in item.contacts],
+                created_at=item.values["created_at"],
+            )
+            for item in built
+        ]
+        count = maker.deals(
+            accounts,
+            [item.weight for item in built],
+            total,
+            report=lambda done: self.report("opportunities", done, total, started),
+        )
+        self.timed("opportunities (with their history and lines)", started, count)
+        return count
+
     def report(self, label: str, done: int, total: int, started: float) -> None:
         """A progress line for a long table, about every tenth of it."""
         step = max(1, total // PROGRESS_STEPS)
@@ -1860,6 +2242,7 @@ def seed_scaled_demo(
     accounts: int,
     contacts: int,
     interactions: int,
+    opportunities: int | None = None,
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
 ) -> DemoSummary:
@@ -1875,14 +2258,17 @@ def seed_scaled_demo(
     """
     if workers is None:
         workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    if opportunities is None:
+        opportunities = OPPORTUNITIES_PER_ACCOUNT * accounts
     builder = _ScaledBuilder(seed, accounts, progress, workers)
-    loaded = (
+    loaded: tuple[type[models.Model], ...] = (
         Account,
         Account.tags.through,
         AccountTeamMember,
         Contact,
         ContactAccount,
         Interaction,
+        *PIPELINE_MODELS,
     )
     # Millions of long-lived rows and no reference cycles: the cyclic garbage collector would
     # only rescan them again and again.
@@ -1896,6 +2282,7 @@ def seed_scaled_demo(
                 builder.scaled_account_teams(built)
                 contact_count = builder.scaled_contacts(built, contacts)
                 interaction_count = builder.scaled_interactions(built, interactions)
+                opportunity_count = builder.scaled_opportunities(built, opportunities)
                 started = time_module.monotonic()
             builder.timings["indexes and foreign keys"] = time_module.monotonic() - started
             reset_sequences(*loaded)
@@ -1914,6 +2301,7 @@ def seed_scaled_demo(
         accounts=len(built),
         contacts=contact_count,
         interactions=interaction_count,
+        opportunities=opportunity_count,
         service_edits=edits,
         personas=dict(builder.personas),
         timings=dict(builder.timings),

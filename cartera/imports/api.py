@@ -236,6 +236,11 @@ def set_import_mapping(request: HttpRequest, pk: int, payload: MappingIn) -> Any
         save_as=payload.save_as,
         default_owner=_owner(payload.owner),
         defaults=payload.defaults,
+        kind_options=(
+            None
+            if payload.stage_map is None and payload.add_stages is None
+            else {"stage_map": payload.stage_map or {}, "add_stages": bool(payload.add_stages)}
+        ),
     )
     return job
 

@@ -8,3 +8,9 @@ class ImportsConfig(AppConfig):
     name = "cartera.imports"
     label = "imports"
     verbose_name = _("Imports")
+
+    def ready(self) -> None:
+        from . import kinds_sales, mapping_sales
+
+        mapping_sales.register()
+        kinds_sales.register()

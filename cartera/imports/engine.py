@@ -28,6 +28,8 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import multiprocessing
+import pickle
 import queue
 import threading
 import time
@@ -45,6 +47,7 @@ from auditlog.registry import auditlog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
+from django.db import connections as db_connections
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
@@ -59,11 +62,11 @@ from cartera.accounts.models import (
 )
 from cartera.activities.models import Interaction, InteractionKind
 from cartera.contacts.models import Contact, ContactAccount
+from cartera.core import bulk
 from cartera.core.text import normalize
 from cartera.users.access import assignable_users, scope_user_ids
 from cartera.users.models import User
 
-from . import bulk
 from . import mapping as mp
 from .models import (
     ImportDeferredLink,
@@ -74,6 +77,8 @@ from .models import (
     IssueSeverity,
 )
 from .readers import Table, TableError, open_table
+
+mp_start_methods = multiprocessing.get_all_start_methods
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +97,12 @@ _UNAUDITED = {"id", "search_text", "name_key", "domain", "tax_id_key", "version"
 
 
 _DONE = object()
+#: The end of a forked reader's batches (objects do not keep their identity through a pipe).
+_DONE_MARK = "cartera-import-done"
+#: Files of at least this many rows (by the estimate) are read and converted in a child process;
+#: ``None``: never. Off by default: on the 2-core machine measured, passing the converted rows
+#: between processes cost more CPU than the second core saved (docs/performance.md).
+CONVERT_PROCESS_MIN_ROWS: int | None = None
 
 
 class Stopped(Exception):
@@ -393,12 +404,23 @@ class Importer:
     def converted_batches(
         self, table: Table, start_after: int, max_rows: int | None
     ) -> Iterator[list[Row]]:
-        """The file's rows read and converted, a batch at a time, by a second thread.
+        """The file's rows read and converted, a batch at a time, beside the database work.
 
-        Reading and converting need no database, so they go on while this thread waits for
-        the database to write the batch before: on two cores the import is about as fast as
-        the slower of the two, not their sum.
+        Reading and converting need no database. They run in a second thread, which goes on
+        while this thread waits for the database; or, for files of ``CONVERT_PROCESS_MIN_ROWS``
+        rows or more when that is set, in a child process (forked, so it has this importer as it
+        is: columns, converters, subclasses' hooks), a second core working while this one matches
+        and writes.
         """
+        expected = min(self.job.total_rows or 0, max_rows or 2**62)
+        if (
+            CONVERT_PROCESS_MIN_ROWS is not None
+            and expected >= CONVERT_PROCESS_MIN_ROWS
+            and "fork" in mp_start_methods()
+            and not multiprocessing.current_process().daemon  # (those may not have children)
+        ):
+            yield from self._converted_in_process(table, start_after, max_rows)
+            return
         batches: queue.Queue[Any] = queue.Queue(maxsize=2)
         stop = threading.Event()
         language = self.job.language or settings.LANGUAGE_CODE
@@ -437,16 +459,50 @@ class Importer:
                     batches.get(timeout=0.1)
             worker.join()
 
+    def _converted_in_process(
+        self, table: Table, start_after: int, max_rows: int | None
+    ) -> Iterator[list[Row]]:
+        """``converted_batches()`` with the reading and converting in a forked child."""
+        context = multiprocessing.get_context("fork")
+        batches: Any = context.Queue(maxsize=2)
+        language = self.job.language or settings.LANGUAGE_CODE
+        child = context.Process(
+            target=_convert_in_child,
+            args=(self, table, start_after, max_rows, language, batches),
+            name=f"import-{self.job.pk}-reader",
+            daemon=True,
+        )
+        child.start()
+        try:
+            while True:
+                try:
+                    item = batches.get(timeout=1.0)
+                except queue.Empty:
+                    if not child.is_alive():
+                        raise RuntimeError(
+                            _("The process reading the file stopped (exit code %(code)s).")
+                            % {"code": child.exitcode}
+                        ) from None
+                    continue
+                if item == _DONE_MARK:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            if child.is_alive():
+                child.terminate()
+            child.join()
+            batches.close()
+
     def handle_batch(self, rows: list[Row]) -> BatchResult:
         """Match, apply and (unless dry) write one batch in one transaction."""
         if self.dry_run:
-            return self.process(rows)
+            with transaction.atomic():
+                _batch_settings(dry_run=True)
+                return self.process(rows)
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Safe: the job's checkpoint commits with the rows, so a batch lost in a crash
-                # before it reached the disk is simply imported again by the resume.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            _batch_settings()
             claimed = ImportJob.objects.filter(
                 pk=self.job.pk,
                 run_token=self.token,
@@ -836,6 +892,22 @@ class Importer:
         ).update(status=ImportStatus.CHECKED)
 
 
+def _batch_settings(*, dry_run: bool = False) -> None:
+    """Settings of a batch's transaction on PostgreSQL.
+
+    ``synchronous_commit`` off (real runs) is safe: the job's checkpoint commits with the rows,
+    so a batch lost in a crash before it reached the disk is simply imported again by the
+    resume. (A dry run may run inside a request's transaction: it leaves that alone.) No JIT:
+    the batch's queries are short, but their estimates (thousands of keys) are high enough to
+    spend more time compiling them than running them.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if not dry_run:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute("SET LOCAL jit TO OFF")
+
+
 def _matching(
     queryset: models.QuerySet[Any], column: str, values: Iterable[str], *, lower: bool = False
 ) -> models.QuerySet[Any]:
@@ -843,13 +915,41 @@ def _matching(
 
     On PostgreSQL the values go as one array (``= ANY(%s)``) rather than thousands of
     placeholders, and the query repeats the partial index's predicate so the index is used.
+    Lower-cased keys are looked up one index probe per value: PostgreSQL keeps no statistics
+    for the expression of a partial index, guesses that each value matches 0.5% of the table,
+    and would read the whole table for a batch's 2,000 values.
     """
     queryset = queryset.filter(~Q(**{column: ""}))
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
-        expression = f"{quote(queryset.model._meta.db_table)}.{quote(column)}"
+        meta = queryset.model._meta
+        table = quote(meta.db_table)
+        expression = f"{table}.{quote(column)}"
         if lower:
-            expression = f"LOWER({expression})"
+            assert meta.pk is not None
+            alive = (
+                " AND probe.deleted_at IS NULL"
+                if any(field.name == "deleted_at" for field in meta.concrete_fields)
+                else ""
+            )
+            # OFFSET 0 keeps the subquery a probe per value (PostgreSQL would flatten it into
+            # the same full-table join).
+            key, pk = quote(column), quote(meta.pk.column)
+            probe = " ".join(  # quoted identifiers; the values are a parameter
+                [
+                    "SELECT found.id FROM unnest(%s::text[]) AS wanted(value) CROSS JOIN LATERAL",
+                    f"(SELECT probe.{pk} AS id FROM {table} AS probe",  # noqa: S608
+                    f"WHERE LOWER(probe.{key}) = wanted.value",
+                    f"AND NOT (probe.{key} = ''){alive} OFFSET 0) AS found",
+                ]
+            )
+            return queryset.extra(  # noqa: S610 (quoted identifiers; the values are a parameter)
+                where=[
+                    f"{table}.{quote(meta.pk.column)} = ANY(ARRAY({probe}))",
+                    f"LOWER({expression}) = ANY(%s)",
+                ],
+                params=[list(values), list(values)],
+            )
         # The values are a bound parameter; the names are quoted identifiers of our own.
         return queryset.extra(where=[f"{expression} = ANY(%s)"], params=[list(values)])  # noqa: S610
     if lower:
@@ -2014,6 +2114,43 @@ def _entry_key(account_id: Any, occurred: Any, subject: str) -> str:
     """The natural key of an interaction: its account, time (to the second) and subject."""
     moment = occurred.astimezone(dt.UTC).replace(microsecond=0).isoformat()
     return json.dumps([account_id, moment, normalize(subject)[:200]])
+
+
+def _convert_in_child(
+    importer: Importer,
+    table: Table,
+    start_after: int,
+    max_rows: int | None,
+    language: str,
+    batches: Any,
+) -> None:
+    """The forked reader: convert the file's batches and put them on ``batches``.
+
+    The database connections inherited from the parent are set aside untouched (closing them
+    here would close the parent's sessions); the child never needs one, and leaves with
+    ``os._exit`` (multiprocessing's way), so they are never finalised.
+    """
+    for alias_connection in db_connections.all(initialized_only=True):
+        _INHERITED.append(alias_connection.connection)
+        alias_connection.connection = None
+    try:
+        with translation.override(language):
+            for batch in _batches(table.rows(start_after), BATCH_SIZE, max_rows):
+                batches.put([importer.convert(number, values) for number, values in batch])
+        batches.put(_DONE_MARK)
+    except BaseException as error:  # handed to the parent, which fails the job with it
+        try:
+            pickle.dumps(error)
+        except Exception:
+            error = RuntimeError(str(error))
+        batches.put(error)
+    finally:
+        batches.close()
+        batches.join_thread()
+
+
+#: Database connections a forked reader inherited (kept, never used nor closed there).
+_INHERITED: list[Any] = []
 
 
 IMPORTERS: dict[str, type[Importer]] = {

@@ -58,9 +58,17 @@ class UploadForm(forms.Form):
         help_text=_("For workbooks with several sheets (default: the first one)."),
     )
 
-    def __init__(self, *args: Any, max_bytes: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_bytes: int,
+        kinds: Sequence[tuple[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_bytes = max_bytes
+        if kinds is not None:  # the kinds this person may import
+            self.fields["kind"].choices = list(kinds)  # type: ignore[attr-defined]
         self.fields["file"].help_text = _(
             "CSV (any delimiter and encoding) or Excel .xlsx, up to %(size)s. "
             "The first row must hold the column names."

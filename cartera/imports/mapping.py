@@ -31,6 +31,7 @@ from django.utils.html import escape, linebreaks
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.utils.translation import override as override_language
+from phonenumber_field.phonenumber import PhoneNumber
 
 from cartera.accounts.models import AccountStatus, CompanySize, Industry, Tier
 from cartera.activities.models import Direction, InteractionKind
@@ -249,6 +250,8 @@ def missing_required(kind: str, mapped: Iterable[str]) -> list[str]:
             problems.append(str(_("Map a column to the interaction's account.")))
         if "subject" not in fields:
             problems.append(str(_("Map a column to the subject.")))
+    if kind in EXTRA_REQUIRED:
+        problems += EXTRA_REQUIRED[kind](fields)
     return problems
 
 
@@ -620,6 +623,10 @@ _REQUIRED_FIRST: dict[str, tuple[str, ...]] = {
     ImportKind.CONTACTS: ("first_name", "account"),
     ImportKind.INTERACTIONS: ("account", "subject"),
 }
+#: The same table, public, for other kinds to register in (``mapping_sales.register()``).
+REQUIRED_FIRST = _REQUIRED_FIRST
+#: Required columns of other kinds: kind → function(mapped fields) → messages.
+EXTRA_REQUIRED: dict[str, Callable[[set[str]], list[str]]] = {}
 
 
 def auto_mapping(kind: str, headers: list[str]) -> dict[str, str]:
@@ -1121,6 +1128,18 @@ def to_email(value: str, max_length: int) -> str:
 _PHONE_LIKE = re.compile(r"^[\d\s()+\-./]*(?:(?:ext|ext\.|x|extension|extensión)\s*\d+)?$", re.I)
 
 
+class ImportedPhoneNumber(PhoneNumber):
+    """A phone number read from a file, with its stored text (``_cartera_db_value``) and its
+    displayed text (``str()``, which search columns are made of) worked out once, while the
+    file is converted (in the reading process), not again per use."""
+
+    _cartera_text: str | None = None
+
+    def __str__(self) -> str:
+        text = self._cartera_text
+        return text if text is not None else super().__str__()
+
+
 def to_phone(value: str, region: str | None) -> tuple[Any, bool]:
     """A phone number in any common format, and whether it was valid.
 
@@ -1128,10 +1147,8 @@ def to_phone(value: str, region: str | None) -> tuple[Any, bool]:
     default region). Phone-like text that is not a valid number there (old numbering plans,
     fictional numbers) is kept as written, with ``False``; anything else is an error.
     """
-    from phonenumber_field.phonenumber import PhoneNumber
-
     text = clean_text(value, 100)
-    return _parse_phone(text, region or settings.PHONENUMBER_DEFAULT_REGION, PhoneNumber)
+    return _parse_phone(text, region or settings.PHONENUMBER_DEFAULT_REGION, ImportedPhoneNumber)
 
 
 @lru_cache(maxsize=4096)
@@ -1150,11 +1167,13 @@ def _parse_phone(text: str, region: str, factory: Any) -> tuple[Any, bool]:
             )
         else:
             number._cartera_db_value = text
+        number._cartera_text = PhoneNumber.__str__(number)
         return number, True
     digits = sum(ch.isdigit() for ch in text)
     if digits >= 5 and _PHONE_LIKE.match(text):
         number = factory(raw_input=text)
         number._cartera_db_value = text
+        number._cartera_text = PhoneNumber.__str__(number)
         return number, False
     raise ConversionError(_("Enter a valid phone number."))
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cartera.core.models import TimeStampedModel
 
@@ -19,6 +20,10 @@ class ImportKind(models.TextChoices):
     ACCOUNTS = "accounts", _("Accounts")
     CONTACTS = "contacts", _("Contacts")
     INTERACTIONS = "interactions", _("Interactions")
+    USERS = "users", _("People and teams")
+    PRODUCTS = "products", _("Products")
+    OPPORTUNITIES = "opportunities", _("Opportunities")
+    LEADS = "leads", _("Leads")
 
 
 class ImportStatus(models.TextChoices):
@@ -70,7 +75,7 @@ class ImportJob(TimeStampedModel):
         on_delete=models.CASCADE,
         related_name="import_jobs",
     )
-    kind = models.CharField(_("kind"), max_length=12, choices=ImportKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
     status = models.CharField(
         _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
     )
@@ -208,7 +213,7 @@ class ImportJob(TimeStampedModel):
 class IssueSeverity(models.TextChoices):
     """Whether the row was left out or imported with a value left out."""
 
-    ERROR = "error", _("Rejected")
+    ERROR = "error", pgettext_lazy("import row", "Rejected")
     WARNING = "warning", _("Warning")
 
 
@@ -262,7 +267,7 @@ class ImportMapping(TimeStampedModel):
     """A column mapping saved under a name, reused for files with the same columns."""
 
     name = models.CharField(_("name"), max_length=100)
-    kind = models.CharField(_("kind"), max_length=12, choices=ImportKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),

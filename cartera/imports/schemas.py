@@ -222,6 +222,22 @@ class MappingIn(InputSchema):
     defaults: dict[FieldName, Annotated[str, StringConstraints(max_length=1000)]] | None = Field(
         None, description='Values for fields the file leaves empty, e.g. {"currency": "USD"}'
     )
+    stage_map: (
+        dict[
+            Annotated[str, StringConstraints(max_length=80)],
+            Annotated[str, StringConstraints(max_length=80)],
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Opportunities: the file's stages → the pipeline's, e.g. "
+        '{"Engaging": "Qualification"}',
+    )
+    add_stages: bool | None = Field(
+        None,
+        description="Opportunities: add the stages the pipeline lacks (administrators and "
+        "directors)",
+    )
 
     @field_validator("mapping", "defaults", mode="before")
     @classmethod

@@ -89,12 +89,21 @@ def ensure_owns_job(actor: User, job: ImportJob) -> None:
     if job.user_id != actor.pk and not actor.is_admin:
         raise NotFound()
     ensure_can_import(actor)
+    ensure_can_import_kind(actor, job.kind)
 
 
 def _check_kind(kind: str) -> str:
     if kind not in ImportKind.values:
-        raise InvalidInput(field_errors={"kind": [_("Choose accounts, contacts or interactions.")]})
+        raise InvalidInput(field_errors={"kind": [_("Choose what the file's rows are.")]})
     return kind
+
+
+def ensure_can_import_kind(actor: User, kind: str) -> None:
+    """Some kinds are for some roles only (people and teams: administrators; products:
+    administrators and directors)."""
+    from .kinds_sales import ensure_can_import_kind as check
+
+    check(actor, kind)
 
 
 # --- upload ----------------------------------------------------------------------------------
@@ -180,6 +189,7 @@ def create_job(
     """
     ensure_can_import(actor)
     _check_kind(kind)
+    ensure_can_import_kind(actor, kind)
     name = (file_name or "").replace("\x00", "").strip().split("/")[-1].split("\\")[-1]
     name = name[:255] or "import"
     path, size = _store(stream, _suffix(name))
@@ -353,6 +363,7 @@ def set_mapping(
     save_as: str | None = None,
     default_owner: User | None = None,
     defaults: Mapping[str, str] | None = None,
+    kind_options: Mapping[str, Any] | None = None,
 ) -> ImportJob:
     """Set which column goes to which field and how existing records are matched (→ "mapped").
 
@@ -360,7 +371,8 @@ def set_mapping(
     field, a field mapped twice or a required field left out. ``save_as`` saves the mapping
     under that name for the next file with these columns. ``default_owner`` owns the accounts
     the import creates (default: the actor); ``defaults`` are values for fields the file leaves
-    empty (e.g. ``{"currency": "USD"}``).
+    empty (e.g. ``{"currency": "USD"}``); ``kind_options`` are the kind's own options
+    (opportunities: ``stage_map``, ``add_stages``; see ``kinds_sales.validate_options``).
     """
     ensure_owns_job(actor, job)
     if job.status not in EDITABLE_STATUSES:
@@ -376,6 +388,10 @@ def set_mapping(
     options = dict(job.options)
     if defaults is not None:
         options["defaults"] = _validate_defaults(job.kind, defaults)
+    if kind_options is not None:
+        from .kinds_sales import validate_options
+
+        options.update(validate_options(job.kind, dict(kind_options)))
     job.options = options
     if save_as and save_as.strip():
         name = save_as.replace("\x00", "").strip()[:100]

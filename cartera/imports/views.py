@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -26,8 +26,9 @@ from cartera.core.views import add_domain_error, render_page_or_partial
 from cartera.users.access import assignable_users
 from cartera.users.models import User
 
-from . import services
+from . import forms_sales, services
 from .forms import MappingForm, UploadForm
+from .kinds_sales import kinds_for
 from .mapping import DEFAULT_MATCH_ORDER, MATCH_KEY_FIELDS
 from .models import ImportJob, ImportKind, ImportStatus
 from .readers import delimiter_label, encoding_label
@@ -49,6 +50,9 @@ LIST_PAGES: dict[str, tuple[str, str]] = {
     ImportKind.ACCOUNTS: ("accounts:list", "?sort=-updated_at"),
     ImportKind.CONTACTS: ("contacts:list", "?sort=-updated_at"),
     ImportKind.INTERACTIONS: ("activities:list", ""),
+    ImportKind.USERS: ("users:user_list", ""),
+    ImportKind.PRODUCTS: ("catalog:list", ""),
+    ImportKind.OPPORTUNITIES: ("sales:list", ""),
 }
 
 
@@ -75,7 +79,10 @@ def duration_text(value: timedelta | None) -> str:
 
 def _list_url(job: ImportJob) -> str:
     name, query = LIST_PAGES.get(job.kind, ("core:home", ""))
-    return reverse(name) + query
+    try:
+        return reverse(name) + query
+    except NoReverseMatch:  # a list page that does not exist (yet)
+        return reverse("core:home")
 
 
 def _job_context(job: ImportJob) -> dict[str, Any]:
@@ -124,7 +131,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
     max_bytes = services.max_upload_bytes()
     status = 200
     if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES, max_bytes=max_bytes)
+        form = UploadForm(request.POST, request.FILES, max_bytes=max_bytes, kinds=kinds_for(user))
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
@@ -146,7 +153,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
     else:
         kind = request.GET.get("kind")
         initial = {"kind": kind if kind in ImportKind.values else ImportKind.ACCOUNTS}
-        form = UploadForm(initial=initial, max_bytes=max_bytes)
+        form = UploadForm(initial=initial, max_bytes=max_bytes, kinds=kinds_for(user))
     return render_page_or_partial(
         request,
         "imports/new.html",
@@ -182,6 +189,7 @@ def _mapping_form(job: ImportJob, user: User, data: Any = None) -> tuple[Mapping
         owner=job.default_owner or (user if user.can_write else None),
         initial={"save_as": job.mapping_name},
     )
+    forms_sales.add_option_fields(form, job, user)
     return form, preview
 
 
@@ -226,6 +234,7 @@ def _mapping_page(request: HttpRequest, user: User, job: ImportJob) -> HttpRespo
     if request.method == "POST":
         services.ensure_can_import(user)
         form, preview = _mapping_form(job, user, request.POST)
+        kind_options = forms_sales.chosen_options(form, job) if form.is_valid() else None
         if form.is_valid():
             try:
                 job = services.set_mapping(
@@ -235,6 +244,8 @@ def _mapping_page(request: HttpRequest, user: User, job: ImportJob) -> HttpRespo
                     match_order=form.match_order(),
                     save_as=form.cleaned_data["save_as"].strip() or None,
                     default_owner=form.chosen_owner(),
+                    defaults=forms_sales.chosen_defaults(form, job),
+                    kind_options=kind_options,
                 )
                 job = services.dry_run(actor=user, job=job)
             except DomainError as error:
@@ -269,6 +280,7 @@ def _mapping_page(request: HttpRequest, user: User, job: ImportJob) -> HttpRespo
             if not mapped.intersection(key_fields.get(key, ()))
         ],
         "form": form,
+        "option_fields": forms_sales.option_fields(form),
         "preview": preview,
         "saved_mappings": saved,
         "columns": columns,

@@ -81,7 +81,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"Demo seeded in {time.monotonic() - started:.1f}s: {summary.accounts:,} "
                     f"accounts, {summary.contacts:,} contacts, {summary.interactions:,} "
-                    f"interactions, {summary.service_edits} audited edits (seed {seed})."
+                    f"interactions, {summary.opportunities:,} opportunities, "
+                    f"{summary.service_edits} audited edits (seed {seed})."
                 )
             )
         self.print_logins()

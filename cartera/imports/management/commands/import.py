@@ -1,4 +1,5 @@
-"""``cartera import accounts|contacts|interactions FILE``: import a CSV or XLSX file now."""
+"""``cartera import accounts|contacts|interactions|users|products|opportunities FILE``: import a
+CSV or XLSX file now."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ class Command(BaseCommand):
     """Upload, map, (dry-)run in the foreground with a progress bar, and report."""
 
     help = (
-        "Import accounts, contacts or interactions from a CSV or XLSX file, as a given person. "
+        "Import accounts, contacts, interactions, people and teams (users), products or "
+        "opportunities from a CSV or XLSX file, as a given person. "
         "Existing records are matched (external id, tax id, website domain, email, name…) and "
         "updated; the rest are created. Rows that cannot be imported are reported with their row "
         "number, column and reason in an error CSV; they never stop the other rows. Re-running a "
@@ -68,7 +70,8 @@ class Command(BaseCommand):
             "--match",
             help="keys to match existing records by, in order, comma-separated (accounts: "
             "external_id,tax_id,domain,email,name; contacts: external_id,email,name; "
-            "interactions: external_id,entry); 'none' always creates",
+            "interactions: external_id,entry; users: email,name; products: sku,name; "
+            "opportunities: external_id,name); 'none' always creates",
         )
         parser.add_argument("--mapping", help="use the column mapping saved under this name")
         parser.add_argument(
@@ -87,6 +90,25 @@ class Command(BaseCommand):
             help="value for a field wherever the file leaves it empty, e.g. currency=USD",
         )
         parser.add_argument(
+            "--pipeline",
+            help="opportunities: the pipeline they go to (default: the default pipeline); "
+            "one that does not exist is created (administrators and directors)",
+        )
+        parser.add_argument(
+            "--map-stage",
+            action="append",
+            default=[],
+            metavar="FILE_STAGE=STAGE",
+            help="opportunities: put the file's stage FILE_STAGE in the pipeline's stage STAGE "
+            "(repeatable), e.g. --map-stage Engaging=Qualification",
+        )
+        parser.add_argument(
+            "--add-stages",
+            action="store_true",
+            help="opportunities: add the file's stages the pipeline lacks (administrators and "
+            "directors)",
+        )
+        parser.add_argument(
             "--encoding", help="the file's encoding (default: detected), e.g. utf-8, cp1252"
         )
         parser.add_argument(
@@ -94,7 +116,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--sheet", help="the XLSX sheet to read (default: the first)")
         parser.add_argument(
-            "--owner", help="email of the owner of new accounts (default: the importing person)"
+            "--owner",
+            help="email of the owner of new accounts (and of new deals without an owner column; "
+            "default: the importing person)",
         )
         parser.add_argument(
             "--resume",
@@ -169,6 +193,19 @@ class Command(BaseCommand):
             if not separator:
                 raise CommandError(f"--default {item!r}: write FIELD=VALUE.", returncode=2)
             defaults[name.strip()] = value.strip()
+        if options["pipeline"]:
+            defaults["pipeline"] = options["pipeline"].strip()
+        kind_options: dict[str, Any] | None = None
+        if options["map_stage"] or options["add_stages"]:
+            stage_map: dict[str, str] = {}
+            for item in options["map_stage"]:
+                source, separator, target = item.partition("=")
+                if not separator:
+                    raise CommandError(
+                        f"--map-stage {item!r}: write FILE_STAGE=STAGE.", returncode=2
+                    )
+                stage_map[source.strip()] = target.strip()
+            kind_options = {"stage_map": stage_map, "add_stages": options["add_stages"]}
         match_order = job.match_order
         if options["match"]:
             text = options["match"].strip()
@@ -181,6 +218,7 @@ class Command(BaseCommand):
             save_as=options["save_mapping"],
             default_owner=owner,
             defaults=defaults or None,
+            kind_options=kind_options,
         )
         self._describe(job, actor)
         progress = self._progress_bar(job, options)
