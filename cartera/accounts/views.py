@@ -16,10 +16,19 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_countries import countries
 
 from cartera.contacts.filters import ContactFilters
-from cartera.contacts.selectors import contact_list
+from cartera.contacts.selectors import contact_list_page
+from cartera.contacts.views import contact_rows
+from cartera.core.display import (
+    DateFormatter,
+    choice_labels,
+    country_name,
+    country_options,
+    pk_url,
+    translated_choices,
+    user_options,
+)
 from cartera.core.errors import Conflict, DomainError, InvalidInput
 from cartera.core.export import export_format, export_response
 from cartera.core.filters import parse_filters
@@ -37,6 +46,7 @@ from .selectors import (
     account_export_rows,
     account_history,
     account_list,
+    account_list_page,
     get_account_for_user,
     visible_accounts,
 )
@@ -49,6 +59,7 @@ from .services import (
     trash_account,
     update_account,
 )
+from .templatetags.account_tags import status_badge_html
 
 HISTORY_LIMIT = 100
 AUTOCOMPLETE_LIMIT = 10
@@ -83,15 +94,45 @@ def _sort_links(current: str) -> dict[str, str]:
 
 
 def _filter_choices(user: User) -> dict[str, Any]:
-    """Options of the filter bar."""
+    """Options of the filter bar, translated once per language (``cartera.core.display``)."""
     return {
-        "statuses": AccountStatus.choices,
-        "tiers": Tier.choices,
-        "industries": Industry.choices,
-        "sizes": CompanySize.choices,
-        "countries": list(countries),
-        "owners": assignable_users(user),
+        "statuses": translated_choices(AccountStatus),
+        "tiers": translated_choices(Tier),
+        "industries": translated_choices(Industry),
+        "sizes": translated_choices(CompanySize),
+        "countries": country_options(),
+        "owners": user_options(assignable_users(user)),
     }
+
+
+def account_rows(accounts: list[Account]) -> list[dict[str, Any]]:  # from account_list_page
+    """What each row of the account list shows, as plain values.
+
+    Labels come from per-language lookups and dates from one formatter, so a page of 50 rows
+    costs a few dictionary reads per cell instead of a translation and a model call each.
+    """
+    detail_url = pk_url("accounts:detail")
+    tiers, industries = choice_labels(Tier), choice_labels(Industry)
+    dates = DateFormatter()
+    return [
+        {
+            "url": detail_url(account.pk),
+            "name": account.name,
+            "tags": account.tag_names,  # type: ignore[attr-defined]
+            "status_badge": status_badge_html(account.status),
+            "tier": tiers.get(account.tier, account.tier),
+            "is_key_account": account.is_key_account,
+            "owner": str(account.owner),
+            "industry": industries.get(account.industry, account.industry),
+            "country": country_name(account.country),
+            "city": account.city,
+            "updated_iso": dates.iso(account.updated_at),
+            "updated": dates.short_date(account.updated_at),
+            "created_iso": dates.iso(account.created_at),
+            "created": dates.short_date(account.created_at),
+        }
+        for account in accounts
+    ]
 
 
 @require_GET
@@ -103,11 +144,12 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
     status = 200
     try:
         filters = parse_filters(AccountFilters, request.GET)
-        page = account_list(user, filters, cursor=request.GET.get("cursor") or None)
+        page = account_list_page(user, filters, cursor=request.GET.get("cursor") or None)
     except InvalidInput as error:
         filters, page, status = AccountFilters.model_validate({}), None, error.status
         context["filter_errors"] = error.field_errors
     context.update(filters=filters, page=page, sort_links=_sort_links(filters.sort))
+    context["rows"] = account_rows(page.items) if page else []
     if not (request.htmx and not request.htmx.boosted):  # type: ignore[attr-defined]
         context.update(_filter_choices(user))
     return render_page_or_partial(
@@ -255,8 +297,14 @@ def account_contacts(request: HttpRequest, pk: int) -> HttpResponse:
     """The account's contacts tab."""
     user: User = request.user  # type: ignore[assignment]
     account = get_account_for_user(user, pk)
-    page = contact_list(user, ContactFilters.model_validate({"account": account.pk}), limit=50)
-    context = {"nav": "accounts", "account": account, "page": page}
+    filters = ContactFilters.model_validate({"account": account.pk})
+    page = contact_list_page(user, filters, limit=50)
+    context = {
+        "nav": "accounts",
+        "account": account,
+        "page": page,
+        "rows": contact_rows(page.items),
+    }
     return render_page_or_partial(
         request, "accounts/contacts.html", "accounts/partials/contacts.html", context
     )

@@ -38,10 +38,24 @@ def get_interaction_for_user(user: User, pk: int | str, *, write: bool = False) 
     return interaction
 
 
+#: Columns of the joined account and contact that no timeline (page or API) shows.
+_UNSHOWN = (
+    "account__phone",
+    "account__description",
+    "account__search_text",
+    "contact__phone",
+    "contact__mobile",
+    "contact__special_requests",
+    "contact__search_text",
+)
+
+
 def _timeline(
     queryset: QuerySet[Interaction], cursor: str | None, limit: int | None
 ) -> Page[Interaction]:
-    queryset = queryset.select_related("author", "contact", "account")
+    # The rows show the account's name and the contact's; their phones (parsed on load, ~0.1 ms
+    # each) and long text columns stay in the database.
+    queryset = queryset.select_related("author", "contact", "account").defer(*_UNSHOWN)
     return keyset_page(queryset, ordering=TIMELINE_ORDERING, cursor=cursor, limit=limit)
 
 

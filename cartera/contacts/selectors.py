@@ -32,6 +32,8 @@ def _with_accounts(user: User) -> Prefetch:
     links = (
         ContactAccount.objects.filter(account__in=visible_accounts(user).values("pk"))
         .select_related("account")
+        # Links show the account's name: its phone (parsed on load) and long texts stay behind.
+        .defer("account__phone", "account__description", "account__search_text")
         .order_by("-is_primary", "account__name_key")
     )
     return Prefetch("account_links", queryset=links, to_attr="visible_links")
@@ -62,6 +64,34 @@ def contact_list(
     """One keyset page of the user's contacts with their visible accounts (2 queries)."""
     queryset = filters.apply(visible_contacts(user, trashed=trashed)).prefetch_related(
         _with_accounts(user)
+    )
+    return keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
+
+
+def contact_list_page(
+    user: User,
+    filters: ContactFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[Contact]:
+    """``contact_list`` for the HTML pages, lighter to load (2 queries).
+
+    Phones come as their stored text (``phone_e164``, ``mobile_e164``; the ``phone`` and
+    ``mobile`` fields are deferred: parsing a number on load costs ~0.1 ms), long text columns
+    stay in the database, and ``visible_links`` carry only each account's id and name.
+    """
+    links = (
+        ContactAccount.objects.filter(account__in=visible_accounts(user).values("pk"))
+        .select_related("account")
+        .only("contact", "account", "is_primary", "account__name")
+        .order_by("-is_primary", "account__name_key")
+    )
+    queryset = (
+        filters.apply(visible_contacts(user))
+        .defer("phone", "mobile", "special_requests", "search_text")
+        .annotate(phone_e164=phone_text("phone"), mobile_e164=phone_text("mobile"))
+        .prefetch_related(Prefetch("account_links", queryset=links, to_attr="visible_links"))
     )
     return keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
 

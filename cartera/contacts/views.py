@@ -20,6 +20,7 @@ from cartera.accounts.selectors import account_list, get_account_for_user, visib
 from cartera.activities.filters import InteractionFilters
 from cartera.activities.selectors import contact_timeline as contact_timeline_page
 from cartera.activities.views import return_url
+from cartera.core.display import choice_labels, phone_display, pk_url, translated_choices
 from cartera.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from cartera.core.export import export_format, export_response
 from cartera.core.filters import parse_filters
@@ -57,6 +58,40 @@ def _filter_context(request: HttpRequest, user: User) -> dict[str, Any]:
     }
 
 
+def contact_rows(contacts: list[Contact]) -> list[dict[str, Any]]:
+    """What each row of a contact list shows, as plain values (from ``contact_list_page``).
+
+    Labels from per-language lookups, phones formatted once per number and process, links built
+    from one ``reverse()`` each: a few dictionary reads per cell, no model calls.
+    """
+    roles, channels = choice_labels(BuyingRole), choice_labels(Channel)
+    contact_url, account_url = pk_url("contacts:detail"), pk_url("accounts:detail")
+    rows = []
+    for contact in contacts:
+        links = contact.visible_links  # type: ignore[attr-defined]
+        number = contact.phone_e164 or contact.mobile_e164 or ""  # type: ignore[attr-defined]
+        tel, phone = phone_display(number)
+        rows.append(
+            {
+                "url": contact_url(contact.pk),
+                "full_name": contact.full_name,
+                "do_not_contact": contact.do_not_contact,
+                "account_name": links[0].account.name if links else "",
+                "account_url": account_url(links[0].account_id) if links else "",
+                "more_accounts": len(links) - 1 if len(links) > 1 else 0,
+                "job_title": contact.job_title,
+                "email": contact.email,
+                "tel": tel,
+                "phone": phone,
+                "buying_role": roles.get(contact.buying_role, contact.buying_role),
+                "preferred_channel": channels.get(
+                    contact.preferred_channel, contact.preferred_channel
+                ),
+            }
+        )
+    return rows
+
+
 @login_required
 @require_GET
 def contact_list(request: HttpRequest) -> HttpResponse:
@@ -64,8 +99,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     context: dict[str, Any] = {
         "nav": "contacts",
-        "buying_roles": BuyingRole.choices,
-        "channels": Channel.choices,
+        "buying_roles": translated_choices(BuyingRole),
+        "channels": translated_choices(Channel),
         "sorts": [
             ("name", _("Name, A to Z")),
             ("-name", _("Name, Z to A")),
@@ -77,9 +112,10 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     status = 200
     try:
         context.update(_filter_context(request, user))
-        context["page"] = selectors.contact_list(
+        context["page"] = selectors.contact_list_page(
             user, context["filters"], cursor=request.GET.get("cursor")
         )
+        context["rows"] = contact_rows(context["page"].items)
     except InvalidInput as error:
         context.update({"filter_errors": error.field_errors, "page": None})
         status = 400

@@ -43,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """The signed-in person's landing page: their book at a glance and what happened lately."""
     from cartera.accounts.filters import AccountFilters
     from cartera.accounts.models import AccountStatus
-    from cartera.accounts.selectors import account_list, visible_accounts
+    from cartera.accounts.selectors import account_list_page, visible_accounts
     from cartera.activities.filters import InteractionFilters
     from cartera.activities.selectors import interaction_list
 
@@ -62,15 +62,18 @@ def home(request: HttpRequest) -> HttpResponse:
         "nav": "home",
         "by_status": by_status,
         "total_accounts": sum(counts.values()),
-        "key_accounts": account_list(
+        # Names, statuses, owners and dates only: no tags, no other columns.
+        "key_accounts": account_list_page(
             user,  # type: ignore[arg-type]
             AccountFilters.model_validate({"is_key_account": True}),
             limit=HOME_LIST_LIMIT,
+            tags=False,
         ).items,
-        "recent_accounts": account_list(
+        "recent_accounts": account_list_page(
             user,  # type: ignore[arg-type]
             AccountFilters.model_validate({"sort": "-updated_at"}),
             limit=HOME_LIST_LIMIT,
+            tags=False,
         ).items,
         "recent_interactions": interaction_list(
             user,  # type: ignore[arg-type]
