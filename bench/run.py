@@ -92,6 +92,9 @@ OPERATIONS = (
     Operation("contacts_filtered", "Contacts list, role + channel filter", "list"),
     Operation("search_common", "Global search, common term", "search"),
     Operation("search_rare", "Global search, rare term (an email)", "search"),
+    Operation("deals_first", "Deals list, first page", "list"),
+    Operation("board", "Kanban board, default pipeline", "list"),
+    Operation("forecast", "Weighted forecast by month", "list"),
     Operation("api_list", "API: list accounts", "list"),
     Operation("api_detail", "API: account detail", "detail"),
     Operation("quick_log", "Quick-log an interaction (POST)", "write"),
@@ -459,6 +462,9 @@ def request_plan(targets: dict[str, Any], tokens: dict[str, str]) -> list[dict[s
             ),
             ("search_common", "/search/?" + urlencode({"q": targets["common_term"]}), {}),
             ("search_rare", "/search/?" + urlencode({"q": about["rare_term"] or "zzz"}), {}),
+            ("deals_first", "/deals/", {}),
+            ("board", "/deals/board/", {}),
+            ("forecast", "/deals/forecast/", {}),
         ]
         planned: list[dict[str, Any]] = [
             {"name": name, "method": "GET", "path": path, "headers": headers, "mix": True}

@@ -107,7 +107,7 @@ def update_product(
 
 
 @router.get("/products/{pk}/price", response={200: PriceOut, **READ_ERRORS})
-def get_price(request: HttpRequest, pk: int, query: Query[PriceQuery]) -> Any:
+def get_product_price(request: HttpRequest, pk: int, query: Query[PriceQuery]) -> Any:
     """The unit price the product is quoted at for a currency and customer segment."""
     product = selectors.get_product(pk)
     price = selectors.price_for(product=product, currency=query.currency, segment=query.segment)

@@ -120,14 +120,14 @@ def assign_lead(request: HttpRequest, response: HttpResponse, pk: int, payload: 
 
 
 @router.get("/leads/{pk}/activities", response={200: list[ActivityOut], **READ_ERRORS})
-def list_activities(request: HttpRequest, pk: int) -> Any:
+def list_lead_activities(request: HttpRequest, pk: int) -> Any:
     """The lead's latest 100 activities, newest first."""
     lead = selectors.get_lead_for_user(request_actor(request), pk)
     return selectors.lead_activities(lead)
 
 
 @router.post("/leads/{pk}/activities", response={201: ActivityOut, **WRITE_ERRORS})
-def log_activity(request: HttpRequest, pk: int, payload: ActivityIn) -> Any:
+def log_lead_activity(request: HttpRequest, pk: int, payload: ActivityIn) -> Any:
     """Log a call, email, meeting or note; the lead's score is recomputed."""
     actor = request_actor(request)
     lead = selectors.get_lead_for_user(actor, pk, write=True)

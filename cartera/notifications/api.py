@@ -35,7 +35,7 @@ def list_notifications(
 
 
 @router.get("/notifications/unread-count", response={200: UnreadCountOut, **READ_ERRORS})
-def unread_count(request: HttpRequest) -> Any:
+def count_unread_notifications(request: HttpRequest) -> Any:
     """How many of the caller's notifications are unread."""
     return {"unread": selectors.unread_count(request_actor(request))}
 

@@ -82,13 +82,13 @@ def create_quote(request: HttpRequest, response: HttpResponse, payload: QuoteIn)
 
 
 @router.get("/quotes/settings", response={200: SettingsOut, **READ_ERRORS})
-def get_settings(request: HttpRequest) -> Any:
+def get_quote_settings(request: HttpRequest) -> Any:
     """The approval threshold, won-on-accept switch and link validity."""
     return services.quote_settings()
 
 
 @router.patch("/quotes/settings", response={200: SettingsOut, **WRITE_ERRORS})
-def update_settings(request: HttpRequest, payload: SettingsPatch) -> Any:
+def update_quote_settings(request: HttpRequest, payload: SettingsPatch) -> Any:
     """Change the quote settings (administrators and directors)."""
     return services.update_settings(
         actor=request_actor(request), changes=payload.model_dump(exclude_unset=True)
@@ -120,14 +120,16 @@ def update_quote(request: HttpRequest, response: HttpResponse, pk: int, payload:
 
 
 @router.get("/quotes/{pk}/versions", response={200: list[QuoteOut], **READ_ERRORS})
-def list_versions(request: HttpRequest, pk: int) -> Any:
+def list_quote_versions(request: HttpRequest, pk: int) -> Any:
     """Every version of the quote, newest first."""
     quote = selectors.get_quote_for_user(request_actor(request), pk)
     return selectors.quote_versions(quote)
 
 
 @router.post("/quotes/{pk}/lines", response={201: QuoteLineOut, **VERSIONED_WRITE_ERRORS})
-def add_line(request: HttpRequest, response: HttpResponse, pk: int, payload: QuoteLineIn) -> Any:
+def add_quote_line(
+    request: HttpRequest, response: HttpResponse, pk: int, payload: QuoteLineIn
+) -> Any:
     """Add a line; needs ``If-Match`` with the quote's ETag (the new one comes back)."""
     actor = request_actor(request)
     quote = selectors.get_quote_for_user(actor, pk, write=True)
@@ -144,7 +146,7 @@ def add_line(request: HttpRequest, response: HttpResponse, pk: int, payload: Quo
 @router.patch(
     "/quotes/{pk}/lines/{line_pk}", response={200: QuoteLineOut, **VERSIONED_WRITE_ERRORS}
 )
-def update_line(
+def update_quote_line(
     request: HttpRequest, response: HttpResponse, pk: int, line_pk: int, payload: QuoteLinePatch
 ) -> Any:
     """Change a line; needs ``If-Match`` with the quote's ETag."""
@@ -162,7 +164,7 @@ def update_line(
 
 
 @router.delete("/quotes/{pk}/lines/{line_pk}", response={204: None, **VERSIONED_WRITE_ERRORS})
-def remove_line(request: HttpRequest, pk: int, line_pk: int) -> Any:
+def remove_quote_line(request: HttpRequest, pk: int, line_pk: int) -> Any:
     """Remove a line; needs ``If-Match`` with the quote's ETag."""
     actor = request_actor(request)
     quote = selectors.get_quote_for_user(actor, pk, write=True)
@@ -173,7 +175,7 @@ def remove_line(request: HttpRequest, pk: int, line_pk: int) -> Any:
 
 
 @router.post("/quotes/{pk}/request-approval", response={201: ApprovalOut, **VERSIONED_WRITE_ERRORS})
-def request_approval(request: HttpRequest, pk: int, payload: ApprovalRequestIn) -> Any:
+def request_quote_approval(request: HttpRequest, pk: int, payload: ApprovalRequestIn) -> Any:
     """Ask the requester's manager (else the directors) to approve the discount."""
     actor = request_actor(request)
     quote = selectors.get_quote_for_user(actor, pk, write=True)
@@ -187,7 +189,7 @@ def request_approval(request: HttpRequest, pk: int, payload: ApprovalRequestIn) 
 
 
 @router.post("/quotes/{pk}/decision", response={200: ApprovalOut, **VERSIONED_WRITE_ERRORS})
-def decide(request: HttpRequest, pk: int, payload: DecisionIn) -> Any:
+def decide_quote_approval(request: HttpRequest, pk: int, payload: DecisionIn) -> Any:
     """Approve or reject the pending request (a comment is required to reject)."""
     actor = request_actor(request)
     quote = selectors.get_quote_for_user(actor, pk)
@@ -201,7 +203,7 @@ def decide(request: HttpRequest, pk: int, payload: DecisionIn) -> Any:
 
 
 @router.post("/quotes/{pk}/send", response={200: SentOut, **VERSIONED_WRITE_ERRORS})
-def send(request: HttpRequest, response: HttpResponse, pk: int, payload: SendIn) -> Any:
+def send_quote(request: HttpRequest, response: HttpResponse, pk: int, payload: SendIn) -> Any:
     """Email the client the public link; answers the link too."""
     actor = request_actor(request)
     quote = selectors.get_quote_for_user(actor, pk, write=True)
@@ -217,7 +219,7 @@ def send(request: HttpRequest, response: HttpResponse, pk: int, payload: SendIn)
 
 
 @router.post("/quotes/{pk}/revise", response={201: QuoteDetailOut, **VERSIONED_WRITE_ERRORS})
-def revise(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
+def revise_quote(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     """Make version n+1 as a draft; this version becomes superseded."""
     actor = request_actor(request)
     quote = selectors.get_quote_for_user(actor, pk, write=True)
@@ -233,7 +235,7 @@ def revise(request: HttpRequest, response: HttpResponse, pk: int) -> Any:
     response={200: None, **READ_ERRORS},
     openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
 )
-def pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def get_quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The quote as a PDF in its language."""
     quote = selectors.quote_detail(request_actor(request), pk)
     response = HttpResponse(render_quote_pdf(quote), content_type="application/pdf")
@@ -242,7 +244,7 @@ def pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @router.get("/quotes/{pk}/history", response={200: PageOut[AuditEntryOut], **READ_ERRORS})
-def history(request: HttpRequest, pk: int, page: Query[PageQuery]) -> Any:
+def list_quote_history(request: HttpRequest, pk: int, page: Query[PageQuery]) -> Any:
     """Audit entries of the quote, its lines, approvals and answer, newest first."""
     quote = selectors.get_quote_for_user(request_actor(request), pk)
     return history_page(selectors.quote_history(quote), page)

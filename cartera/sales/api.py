@@ -89,7 +89,7 @@ def export_opportunities(
 
 
 @router.get("/opportunities/forecast", response={200: ForecastOut, **READ_ERRORS})
-def forecast(request: HttpRequest, filters: Query[selectors.ForecastFilters]) -> Any:
+def get_forecast(request: HttpRequest, filters: Query[selectors.ForecastFilters]) -> Any:
     """The weighted forecast per rep, team or pipeline, by month or quarter, per currency."""
     result = selectors.forecast(request_actor(request), filters)
     return {
@@ -182,7 +182,7 @@ def restore_opportunity(request: HttpRequest, response: HttpResponse, pk: int) -
 
 
 @router.get("/opportunities/{pk}/stages", response={200: list[StageVisitOut], **READ_ERRORS})
-def stage_history(request: HttpRequest, pk: int) -> Any:
+def list_stage_history(request: HttpRequest, pk: int) -> Any:
     """The stages the deal went through, when, who moved it and how long it stayed."""
     opportunity = selectors.get_opportunity_for_user(request_actor(request), pk)
     return selectors.stage_history(opportunity)
@@ -191,7 +191,7 @@ def stage_history(request: HttpRequest, pk: int) -> Any:
 @router.put(
     "/opportunities/{pk}/contacts/{contact_pk}", response={200: DealContactOut, **WRITE_ERRORS}
 )
-def set_contact(request: HttpRequest, pk: int, contact_pk: int, payload: ContactRoleIn) -> Any:
+def set_deal_contact(request: HttpRequest, pk: int, contact_pk: int, payload: ContactRoleIn) -> Any:
     """Put a contact on the deal with a role, or change their role."""
     actor = request_actor(request)
     opportunity = selectors.get_opportunity_for_user(actor, pk, write=True)
@@ -202,7 +202,7 @@ def set_contact(request: HttpRequest, pk: int, contact_pk: int, payload: Contact
 
 
 @router.delete("/opportunities/{pk}/contacts/{contact_pk}", response={204: None, **WRITE_ERRORS})
-def remove_contact(request: HttpRequest, pk: int, contact_pk: int) -> Any:
+def remove_deal_contact(request: HttpRequest, pk: int, contact_pk: int) -> Any:
     """Take a contact off the deal."""
     actor = request_actor(request)
     opportunity = selectors.get_opportunity_for_user(actor, pk, write=True)
@@ -220,7 +220,7 @@ def _line(actor: Any, pk: int, line_pk: int) -> OpportunityLine:
 
 
 @router.post("/opportunities/{pk}/lines", response={201: LineOut, **WRITE_ERRORS})
-def add_line(request: HttpRequest, pk: int, payload: LineFields) -> Any:
+def add_deal_line(request: HttpRequest, pk: int, payload: LineFields) -> Any:
     """Add a product (or a free-text line); without ``unit_price`` the catalogue price is used.
 
     The deal's amount becomes the sum of its lines (and its ETag changes).
@@ -234,7 +234,7 @@ def add_line(request: HttpRequest, pk: int, payload: LineFields) -> Any:
 
 
 @router.patch("/opportunities/{pk}/lines/{line_pk}", response={200: LineOut, **WRITE_ERRORS})
-def update_line(request: HttpRequest, pk: int, line_pk: int, payload: LineFields) -> Any:
+def update_deal_line(request: HttpRequest, pk: int, line_pk: int, payload: LineFields) -> Any:
     """Change a product line; the deal's amount follows."""
     actor = request_actor(request)
     line = _line(actor, pk, line_pk)
@@ -244,7 +244,7 @@ def update_line(request: HttpRequest, pk: int, line_pk: int, payload: LineFields
 
 
 @router.delete("/opportunities/{pk}/lines/{line_pk}", response={204: None, **WRITE_ERRORS})
-def remove_line(request: HttpRequest, pk: int, line_pk: int) -> Any:
+def remove_deal_line(request: HttpRequest, pk: int, line_pk: int) -> Any:
     """Take a product line off the deal."""
     actor = request_actor(request)
     services.remove_opportunity_line(actor=actor, line=_line(actor, pk, line_pk))
@@ -341,7 +341,7 @@ class BoardQuery(Schema):
 
 
 @router.get("/pipelines/{pk}/board", response={200: BoardOut, **READ_ERRORS})
-def board(
+def get_board(
     request: HttpRequest,
     pk: int,
     filters: Query[OpportunityFilters],

@@ -76,7 +76,7 @@ def test_the_quick_benchmark_runs_end_to_end(tmp_path: Path) -> None:
             "accounts_first", "accounts_deep", "accounts_filtered", "account_big",
             "timeline_big", "account_small", "timeline_small", "contacts_first",
             "contacts_filtered", "search_common", "search_rare", "api_list", "api_detail",
-            "quick_log",
+            "quick_log", "deals_first", "board", "forecast",
         }  # fmt: skip
         for name, stats in measured["operations"].items():
             assert stats["count"] >= 2, name
