@@ -23,7 +23,7 @@ def switch_language(page: Page, code: str) -> None:
 
 def sign_out(page: Page) -> None:
     """Open the user menu and press its sign-out button."""
-    page.locator("nav .dropdown-toggle").first.click()
+    page.locator("#user-menu").click()
     with page.expect_navigation():
         page.locator("form[action$='/logout/'] [type=submit]").click()
 

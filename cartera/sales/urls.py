@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("board/", views.board, name="board"),
     path("board/<int:pipeline>/", views.board, name="pipeline_board"),
     path("forecast/", views.forecast, name="forecast"),
+    path("account/<int:account>/", views.account_deals, name="account_deals"),
     path("settings/", views.pipeline_settings, name="settings"),
     path("settings/pipelines/<int:pk>/", views.pipeline_edit, name="pipeline_edit"),
     path(

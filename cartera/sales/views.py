@@ -307,6 +307,18 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sales/detail.html", _detail_context(user, deal))
 
 
+@require_GET
+@login_required
+def account_deals(request: HttpRequest, account: int) -> HttpResponse:
+    """The Deals tab of an account page (loaded by htmx when the tab is shown)."""
+    from cartera.accounts.selectors import get_account_for_user
+
+    user = _user(request)
+    found = get_account_for_user(user, account)
+    context = {"deals": selectors.account_opportunities(user, found), "account": found}
+    return render(request, "sales/partials/account_deals.html", context)
+
+
 @require_POST
 @login_required
 def deal_move(request: HttpRequest, pk: int) -> HttpResponse:

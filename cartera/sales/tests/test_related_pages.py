@@ -1,4 +1,4 @@
-"""The deal page lists the deal's quotes and starts a new one."""
+"""Deals on related pages: the deal page's quotes and the account page's Deals tab."""
 
 from __future__ import annotations
 
@@ -20,3 +20,13 @@ def test_read_only_people_see_quotes_but_cannot_start_one(book: Book, deal: Oppo
     html = client_for(book.read_only).get(f"/deals/{deal.pk}/").content.decode()
     assert "/quotes/new/" not in html
     assert " v1</a>" in html
+
+
+def test_account_page_loads_its_deals_tab(book: Book, deal: Opportunity) -> None:
+    client = client_for(book.owner)
+    page = client.get(f"/accounts/{book.account.pk}/").content.decode()
+    assert f'hx-get="/deals/account/{book.account.pk}/"' in page
+    tab = client.get(f"/deals/account/{book.account.pk}/")
+    assert tab.status_code == 200
+    assert f'href="/deals/{deal.pk}/"' in tab.content.decode()
+    assert client_for(book.outsider).get(f"/deals/account/{book.account.pk}/").status_code == 404
