@@ -165,8 +165,9 @@ def test_list_query_count_does_not_grow(book: Book, deal: Any, django_assert_num
     for _ in range(4):
         _create(owner, deal)
     owner.get("/api/v1/quotes")
-    # session, user, scope (teams), the page of quotes with deal, account and owner
-    with django_assert_num_queries(3):
+    # session, user, the accounts the owner sees (deal visibility), the page of quotes with
+    # deal, account and owner
+    with django_assert_num_queries(4):
         assert len(owner.get("/api/v1/quotes").json()["items"]) == 4
     assert Quote.objects.count() == 4
     assert Decimal(owner.get("/api/v1/quotes").json()["items"][0]["total"]) == Decimal("0")
