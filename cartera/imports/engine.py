@@ -599,8 +599,12 @@ class Importer:
         raise NotImplementedError
 
     def writable_ids(self, ids: set[int]) -> set[int]:
-        """Which of ``ids`` the actor may change."""
-        raise NotImplementedError
+        """Which of ``ids`` the actor may change: those the model's ``visible_to`` rule shows
+        them (kinds without such a rule override this)."""
+        if self.scope is None:
+            return set(ids)
+        visible = self.model._default_manager.visible_to(self.actor)  # type: ignore[attr-defined]
+        return set(visible.filter(pk__in=ids).values_list("pk", flat=True))
 
     def match(self, rows: list[Row]) -> None:
         """Look up the existing records the batch's rows may match: one query per key.
@@ -1084,13 +1088,6 @@ class AccountImporter(Importer):
         if fields & {"annual_revenue"}:
             fields.add("currency")
         return fields
-
-    def writable_ids(self, ids: set[int]) -> set[int]:
-        if self.scope is None:
-            return set(ids)
-        return set(
-            Account.objects.visible_to(self.actor).filter(pk__in=ids).values_list("pk", flat=True)
-        )
 
     def not_writable_reason(self, key: str) -> str:
         return _(
@@ -1698,13 +1695,6 @@ class ContactImporter(Importer):
             found[value.lower() if key == "email" else value].append(record)
         return found
 
-    def writable_ids(self, ids: set[int]) -> set[int]:
-        if self.scope is None:
-            return set(ids)
-        return set(
-            Contact.objects.visible_to(self.actor).filter(pk__in=ids).values_list("pk", flat=True)
-        )
-
     def not_writable_reason(self, key: str) -> str:
         return _(
             "An existing contact with this %(key)s belongs to someone else's book; you cannot "
@@ -1929,15 +1919,6 @@ class InteractionImporter(Importer):
             if value in values:
                 found[value].append(record)
         return found
-
-    def writable_ids(self, ids: set[int]) -> set[int]:
-        if self.scope is None:
-            return set(ids)
-        return set(
-            Interaction.objects.visible_to(self.actor)
-            .filter(pk__in=ids)
-            .values_list("pk", flat=True)
-        )
 
     def not_writable_reason(self, key: str) -> str:
         return _(

@@ -1004,15 +1004,6 @@ class OpportunityImporter(_SalesImporter):
             found[getattr(record, column)].append(record)
         return found
 
-    def writable_ids(self, ids: set[int]) -> set[int]:
-        if self.scope is None:
-            return set(ids)
-        return set(
-            Opportunity.objects.visible_to(self.actor)
-            .filter(pk__in=ids)
-            .values_list("pk", flat=True)
-        )
-
     def not_writable_reason(self, key: str) -> str:
         return _("An existing opportunity with this %(key)s is not one you may change.") % {
             "key": str(mp.MATCH_KEY_LABELS[key]).lower()
@@ -1409,13 +1400,6 @@ class LeadImporter(_SalesImporter):
         for record in queryset.order_by("pk"):
             found[self.record_keys(record)[key]].append(record)
         return found
-
-    def writable_ids(self, ids: set[int]) -> set[int]:
-        if self.scope is None:
-            return set(ids)
-        return set(
-            Lead.objects.visible_to(self.actor).filter(pk__in=ids).values_list("pk", flat=True)
-        )
 
     def not_writable_reason(self, key: str) -> str:
         return _("An existing lead with this %(key)s is not one you may change.") % {
