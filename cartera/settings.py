@@ -167,17 +167,34 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("CARTERA_STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Front-end packages come from the npm registry (package-lock.json) and are served from here.
-_NODE_MODULES = REPO_DIR / "node_modules"
-for _prefix, _path in [
-    ("vendor/htmx", _NODE_MODULES / "htmx.org" / "dist"),
-    ("vendor/bootstrap", _NODE_MODULES / "bootstrap" / "dist"),
-    ("vendor/bootstrap-icons", _NODE_MODULES / "bootstrap-icons" / "font"),
-    ("vendor/sortablejs", _NODE_MODULES / "sortablejs"),
-    ("vendor/chartjs", _NODE_MODULES / "chart.js" / "dist"),
-]:
-    if _path.exists():
-        STATICFILES_DIRS.append((_prefix, _path))  # type: ignore[arg-type]
+# Front-end packages come from the npm registry (package-lock.json). Only the files the pages
+# use are served (cartera.core.staticfinders), under these URL prefixes.
+NODE_MODULES = REPO_DIR / "node_modules"
+CARTERA_VENDOR_FILES = [
+    ("vendor/htmx", "htmx.org/dist", ["htmx.min.js"]),
+    (
+        "vendor/bootstrap",
+        "bootstrap/dist",
+        [
+            "css/bootstrap.min.css",
+            "css/bootstrap.min.css.map",
+            "js/bootstrap.bundle.min.js",
+            "js/bootstrap.bundle.min.js.map",
+        ],
+    ),
+    (
+        "vendor/bootstrap-icons",
+        "bootstrap-icons/font",
+        ["bootstrap-icons.min.css", "fonts/bootstrap-icons.woff", "fonts/bootstrap-icons.woff2"],
+    ),
+    ("vendor/sortablejs", "sortablejs", ["Sortable.min.js"]),
+    ("vendor/chartjs", "chart.js/dist", ["chart.umd.min.js", "chart.umd.min.js.map"]),
+]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "cartera.core.staticfinders.VendorFinder",
+]
 
 
 def _static_storage() -> str:
