@@ -19,7 +19,8 @@ COMMANDS: list[tuple[str, str]] = [
         "export accounts|contacts|interactions",
         "export a filtered list to CSV or XLSX as a given user",
     ),
-    ("worker [--batch]", "run queued background tasks (email, imports, reminders)"),
+    ("worker [--batch]", "run queued background tasks and enqueue scheduled jobs when due"),
+    ("schedule [--run NAME|--due]", "list the scheduled jobs, or enqueue one now or those due"),
     ("info", "show version, data directory, database, queue and email settings"),
 ]
 

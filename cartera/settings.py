@@ -6,6 +6,7 @@ one data directory (``CARTERA_DATA_DIR``, default ``~/.local/share/cartera``).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -247,6 +248,50 @@ if REDIS_URL:
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+def env_schedule(name: str, default: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """Scheduled jobs: ``default`` changed by a JSON object in ``name``.
+
+    ``{"expire_quotes": "*/30 * * * *"}`` moves a job, ``{"rescore_leads": null}`` switches one
+    off, ``{"nightly": ["0 2 * * *", "app.tasks.some_task"]}`` adds one.
+    """
+    raw = env_str(name)
+    if not raw.strip():
+        return dict(default)
+    try:
+        changes = json.loads(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {error}") from None
+    if not isinstance(changes, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of job name → cron expression.")
+    jobs = dict(default)
+    for job, value in changes.items():
+        if value is None:
+            jobs.pop(job, None)
+        elif isinstance(value, str) and job in default:
+            jobs[job] = (value, default[job][1])
+        elif isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+            jobs[job] = (value[0], value[1])
+        else:
+            raise ImproperlyConfigured(
+                f"{name}: {job!r} must be a cron expression, [cron, dotted task path] or null."
+            )
+    return jobs
+
+
+# Scheduled jobs: name → (cron expression in TIME_ZONE, dotted path of a task). Every running
+# ``cartera worker`` checks them about every 30 seconds and the first to see a slot pass enqueues
+# the task, once per slot (cartera/core/scheduler.py). CARTERA_SCHEDULE (JSON) changes them.
+CARTERA_SCHEDULE = env_schedule(
+    "CARTERA_SCHEDULE",
+    {
+        # Sent quotes whose validity date or link expiry has passed become "expired".
+        "expire_quotes": ("15 0 * * *", "cartera.quotes.tasks.expire_overdue_quotes"),
+        # Open leads are rescored, so "activity in the last D days" decays.
+        "rescore_leads": ("30 3 * * *", "cartera.leads.tasks.rescore_all_leads"),
+    },
+)
 
 # Caches: "default" is per process (fast, for things computed once per language or process);
 # "shared" is seen by every web worker (rate limits): Redis when configured, else files in DATA_DIR.

@@ -83,6 +83,20 @@ def open_tab(page: Page, name: str) -> Locator:
     return page.locator(f"[id='{pane_id}']")
 
 
+def drag(page: Page, source: Locator, target: Locator) -> None:
+    """Drag with real pointer events, in steps (SortableJS ignores synthetic drag events)."""
+    source.scroll_into_view_if_needed()
+    start = source.bounding_box()
+    end = target.bounding_box()
+    assert start and end
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] - 8)
+    page.mouse.down()
+    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + 20, steps=5)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 30, steps=15)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 40, steps=5)
+    page.mouse.up()
+
+
 def choose_kind(form: Locator, kind: str) -> None:
     """Pick the interaction kind, whether the form offers a select or a button group."""
     select = form.locator("select[name=kind]")

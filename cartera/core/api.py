@@ -38,6 +38,7 @@ from cartera.users.services import authenticate_api_token
 from .errors import Conflict, DomainError, InvalidInput
 from .filters import PositiveId
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from .services import change_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +301,7 @@ def etag_of(obj: Any) -> str:
     tag = getattr(obj, "etag", None)
     if isinstance(tag, str):
         return tag
-    return f'"{obj.pk}-{int(obj.updated_at.timestamp() * 1_000_000)}"'
+    return f'"{obj.pk}-{change_stamp(obj)}"'
 
 
 def not_modified(request: HttpRequest, obj: Any) -> HttpResponseNotModified | None:

@@ -67,3 +67,28 @@ class SoftDeleteModel(VersionedModel):
     def is_deleted(self) -> bool:
         """Whether the row is in the trash."""
         return self.deleted_at is not None
+
+
+class ScheduledRun(models.Model):
+    """One enqueued run of a scheduled job (``cartera.core.scheduler``).
+
+    ``(name, slot)`` is unique: of several workers that see the same cron slot pass, the one
+    whose insert succeeds enqueues the task and the others skip it. Runs started by hand
+    (``cartera schedule --run``) are recorded with ``manual`` set and the time as their slot.
+    """
+
+    name = models.CharField(_("job"), max_length=100)
+    slot = models.DateTimeField(_("slot"))
+    enqueued_at = models.DateTimeField(_("enqueued"), default=timezone.now)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True, default="")
+    manual = models.BooleanField(_("started by hand"), default=False)
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "slot"], name="scheduled_run_once_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot.isoformat()}"

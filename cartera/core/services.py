@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import Conflict, DomainError, InvalidInput
@@ -88,3 +90,34 @@ def claim_version(instance: models.Model, expected_version: int | None) -> None:
         instance.version = expected_version + 1  # type: ignore[attr-defined]
     else:
         instance.refresh_from_db(fields=["version"])
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def change_stamp(instance: models.Model) -> int:
+    """A row without a version is told apart by its last change: ``updated_at`` in whole
+    microseconds since 1970 (exact integer arithmetic, so it round-trips through an ETag)."""
+    updated_at: dt.datetime = instance.updated_at  # type: ignore[attr-defined]
+    return (updated_at - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def claim_unchanged(instance: models.Model, expected_stamp: int | None) -> None:
+    """``claim_version`` for rows without a version (settings rows with ``updated_at``).
+
+    One conditional ``UPDATE … SET updated_at = now WHERE pk = … AND updated_at = seen``: if the
+    row changed since the caller read it (``expected_stamp``, from its ETag), nothing is written
+    and ``Conflict`` is raised; of two concurrent writers from the same read exactly one wins.
+    ``None`` (no precondition) claims nothing.
+    """
+    if expected_stamp is None:
+        return
+    try:
+        seen = _EPOCH + dt.timedelta(microseconds=expected_stamp)
+    except OverflowError:
+        raise Conflict() from None
+    now = timezone.now()
+    queryset = type(instance)._default_manager.filter(pk=instance.pk, updated_at=seen)
+    if queryset.update(updated_at=now) != 1:
+        raise Conflict()
+    instance.updated_at = now  # type: ignore[attr-defined]

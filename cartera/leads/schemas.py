@@ -1,4 +1,5 @@
-"""API shapes of leads, their activities and their conversion."""
+"""API shapes of leads, their activities and their conversion, and of the lead settings: web
+forms, assignment rules and scoring rules."""
 
 from __future__ import annotations
 
@@ -6,15 +7,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.conf import settings
+from django.urls import reverse
 from ninja import Schema
 from pydantic import Field
 
 from cartera.accounts.models import CompanySize, Industry
 from cartera.accounts.schemas import AccountRef, e164
-from cartera.core.api import Id, InputSchema
+from cartera.core.api import Id, InputSchema, etag_of
 from cartera.users.schemas import TeamRef, UserRef
 
-from .models import ActivityKind, Lead, LeadSource, LeadStatus
+from .models import (
+    ActivityKind,
+    AssignmentRule,
+    Lead,
+    LeadForm,
+    LeadSource,
+    LeadStatus,
+    RuleAction,
+    ScoringKind,
+    ScoringRule,
+)
 
 Blank = Literal[""]
 
@@ -184,3 +197,135 @@ class ConversionPreviewOut(Schema):
     contact: ContactRef | None
     account_name: str
     opportunity_name: str
+
+
+# --- settings: web forms, assignment and scoring rules ------------------------------------------
+
+
+class SettingsRowOut(Schema):
+    """What every settings row carries: its id, entity tag and change times."""
+
+    pk: int
+    etag: str = Field(description="Send it back in If-Match to change or delete the row")
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_etag(obj: Any) -> str:
+        """The row's entity tag (its last change)."""
+        return etag_of(obj)
+
+
+class LeadFormOut(SettingsRowOut):
+    """A public web form that captures leads."""
+
+    name: str
+    slug: str = Field(description="The form's public address: /leads/form/<slug>/")
+    public_url: str
+    team: TeamRef | None = Field(description="Team whose members take turns on unmatched leads")
+    is_active: bool
+    title: str
+    thank_you_text: str
+    language: str
+
+    @staticmethod
+    def resolve_public_url(obj: LeadForm) -> str:
+        """The full address visitors open."""
+        base = settings.CARTERA_BASE_URL.rstrip("/")
+        return base + reverse("leads:public_form", args=[obj.slug])
+
+
+class LeadFormPatch(InputSchema):
+    """Changes to a web form: only the fields sent are changed."""
+
+    name: str | None = Field(None, max_length=120)
+    slug: str | None = Field(
+        None, max_length=60, description="Letters, digits, - and _; empty: made from the name"
+    )
+    team: Id | None = Field(None, description="Team id, null for none")
+    is_active: bool | None = None
+    title: str | None = Field(None, max_length=200)
+    thank_you_text: str | None = Field(None, max_length=2000)
+    language: str | None = Field(None, max_length=8, description='"en" or "es"')
+
+
+class LeadFormIn(LeadFormPatch):
+    """A new web form."""
+
+    name: str = Field(max_length=120)
+
+
+class AssignmentRuleOut(SettingsRowOut):
+    """An assignment rule; rules are tried by ``position`` and the first match wins."""
+
+    name: str
+    position: int
+    is_active: bool
+    country: str = Field(description="ISO 3166-1 alpha-2 code, empty for any")
+    industry: str
+    size: str
+    action: str
+    user: UserRef | None
+    team: TeamRef | None
+
+    @staticmethod
+    def resolve_country(obj: AssignmentRule) -> str:
+        """ISO code."""
+        return str(obj.country.code or "")
+
+
+class AssignmentRulePatch(InputSchema):
+    """Changes to an assignment rule: only the fields sent are changed."""
+
+    name: str | None = Field(None, max_length=120)
+    position: int | None = Field(None, ge=0, le=2_147_483_647)
+    is_active: bool | None = None
+    country: str | None = Field(None, max_length=2, description="ISO 3166-1 alpha-2, empty: any")
+    industry: Industry | Blank | None = None
+    size: CompanySize | Blank | None = None
+    action: RuleAction | None = Field(
+        None, description='"user": to ``user``; "round_robin": members of ``team`` take turns'
+    )
+    user: Id | None = Field(None, description="Person who gets the leads (action user)")
+    team: Id | None = Field(None, description="Team whose members take turns (action round_robin)")
+
+
+class AssignmentRuleIn(AssignmentRulePatch):
+    """A new assignment rule (without ``position`` it goes last)."""
+
+    name: str = Field(max_length=120)
+
+
+class ScoringRuleOut(SettingsRowOut):
+    """Points a lead earns (or loses) when it fits a profile or shows engagement."""
+
+    kind: str
+    value: str = Field(description="Industry, size or country code the fit rules compare with")
+    threshold: int = Field(description="N activities or D days (engagement rules)")
+    points: int
+    is_active: bool
+    reason: str = Field(description='What the rule checks, e.g. "Industry is Software and SaaS"')
+
+    @staticmethod
+    def resolve_reason(obj: ScoringRule) -> str:
+        """In the caller's language."""
+        from .services import rule_reason
+
+        return rule_reason(obj)
+
+
+class ScoringRulePatch(InputSchema):
+    """Changes to a scoring rule: only the fields sent are changed."""
+
+    kind: ScoringKind | None = None
+    value: str | None = Field(None, max_length=20)
+    threshold: int | None = Field(None, ge=1, le=2_147_483_647)
+    points: int | None = Field(None, ge=-2_147_483_648, le=2_147_483_647)
+    is_active: bool | None = None
+
+
+class ScoringRuleIn(ScoringRulePatch):
+    """A new scoring rule."""
+
+    kind: ScoringKind
+    points: int = Field(ge=-2_147_483_648, le=2_147_483_647)

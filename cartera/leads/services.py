@@ -21,7 +21,7 @@ from cartera.accounts.models import Account, CompanySize, Industry
 from cartera.core.audit import audited
 from cartera.core.display import country_name
 from cartera.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from cartera.core.services import apply_changes, claim_version, validate
+from cartera.core.services import apply_changes, claim_unchanged, claim_version, validate
 from cartera.notifications.services import notify, override_for
 from cartera.users.access import can_assign_owner
 from cartera.users.models import Role, Team, User
@@ -534,26 +534,40 @@ def _unique_slug(name: str) -> str:
 
 @transaction.atomic
 def save_web_form(
-    *, actor: User, data: Mapping[str, Any], web_form: LeadForm | None = None
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    web_form: LeadForm | None = None,
+    expected_stamp: int | None = None,
 ) -> LeadForm:
-    """Create or change a web form's settings."""
+    """Create or change a web form's settings.
+
+    An empty or missing address is made from the name for a new form and left as it is for an
+    existing one (its public address keeps working). ``expected_stamp``: the change stamp the
+    caller read (the API's ``If-Match``); a form changed since is a ``Conflict``.
+    """
     ensure_can_configure(actor)
     values = dict(data)
     _resolve_team(values)
     target = web_form or LeadForm(created_by=actor)
-    if not values.get("slug") and not target.slug:
-        values["slug"] = _unique_slug(str(values.get("name") or ""))
+    if not values.get("slug"):
+        values.pop("slug", None)
+        if not target.slug:
+            values["slug"] = _unique_slug(str(values.get("name") or ""))
     apply_changes(target, values, allowed=FORM_FIELDS)
     validate(target)
+    if web_form is not None:
+        claim_unchanged(target, expected_stamp)
     with audited(actor):
         target.save()
     return target
 
 
 @transaction.atomic
-def delete_web_form(*, actor: User, web_form: LeadForm) -> None:
+def delete_web_form(*, actor: User, web_form: LeadForm, expected_stamp: int | None = None) -> None:
     """Delete a web form (its leads stay)."""
     ensure_can_configure(actor)
+    claim_unchanged(web_form, expected_stamp)
     with audited(actor):
         web_form.delete()
 
@@ -568,9 +582,13 @@ def _resolve_rule_user(actor: User, data: dict[str, Any]) -> None:
 
 @transaction.atomic
 def save_assignment_rule(
-    *, actor: User, data: Mapping[str, Any], rule: AssignmentRule | None = None
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    rule: AssignmentRule | None = None,
+    expected_stamp: int | None = None,
 ) -> AssignmentRule:
-    """Create or change an assignment rule."""
+    """Create or change an assignment rule (``expected_stamp`` as in ``save_web_form``)."""
     ensure_can_configure(actor)
     values = dict(data)
     _resolve_team(values)
@@ -588,28 +606,40 @@ def save_assignment_rule(
     else:
         target.user = None
     validate(target)
+    if rule is not None:
+        claim_unchanged(target, expected_stamp)
     with audited(actor):
         target.save()
     return target
 
 
 @transaction.atomic
-def delete_assignment_rule(*, actor: User, rule: AssignmentRule) -> None:
+def delete_assignment_rule(
+    *, actor: User, rule: AssignmentRule, expected_stamp: int | None = None
+) -> None:
     """Delete an assignment rule."""
     ensure_can_configure(actor)
+    claim_unchanged(rule, expected_stamp)
     with audited(actor):
         rule.delete()
 
 
 @transaction.atomic
 def save_scoring_rule(
-    *, actor: User, data: Mapping[str, Any], rule: ScoringRule | None = None
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    rule: ScoringRule | None = None,
+    expected_stamp: int | None = None,
 ) -> ScoringRule:
-    """Create or change a scoring rule; every open lead is rescored."""
+    """Create or change a scoring rule; every open lead is rescored (``expected_stamp`` as in
+    ``save_web_form``)."""
     ensure_can_configure(actor)
     target = rule or ScoringRule()
     apply_changes(target, dict(data), allowed=SCORING_FIELDS)
     validate(target)
+    if rule is not None:
+        claim_unchanged(target, expected_stamp)
     with audited(actor):
         target.save()
     rescore_leads()
@@ -617,9 +647,12 @@ def save_scoring_rule(
 
 
 @transaction.atomic
-def delete_scoring_rule(*, actor: User, rule: ScoringRule) -> None:
+def delete_scoring_rule(
+    *, actor: User, rule: ScoringRule, expected_stamp: int | None = None
+) -> None:
     """Delete a scoring rule; every open lead is rescored."""
     ensure_can_configure(actor)
+    claim_unchanged(rule, expected_stamp)
     with audited(actor):
         rule.delete()
     rescore_leads()

@@ -19,7 +19,12 @@ from .models import QuoteLanguage
 class _Styled(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.prepare_fields()
+        # Marking invalid fields validates a bound form: every choice must be known by now.
         style_widgets(self)
+
+    def prepare_fields(self) -> None:
+        """Fill in what the request decides (choices) before the form is validated."""
 
     def add_domain_error(self, error: DomainError) -> None:
         """Show a service's refusal on the form."""
@@ -56,9 +61,13 @@ class QuoteForm(_Styled):
     )
 
     def __init__(self, *args: Any, price_lists: list[PriceList], **kwargs: Any) -> None:
+        self.price_lists = price_lists
         super().__init__(*args, **kwargs)
+
+    def prepare_fields(self) -> None:
+        """The price lists in the deal's currency."""
         self.fields["price_list"].choices = [("", _("None"))] + [  # type: ignore[attr-defined]
-            (plist.pk, str(plist)) for plist in price_lists
+            (plist.pk, str(plist)) for plist in self.price_lists
         ]
 
     def quote_data(self) -> dict[str, Any]:

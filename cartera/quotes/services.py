@@ -645,9 +645,10 @@ def send_quote(
     message: str = "",
     expected_version: int | None,
 ) -> tuple[Quote, str]:
-    """Email the client a link to the quote (view, PDF, accept or decline); returns the quote
-    and the link. A quote whose discount needs approval must have been approved."""
-    from cartera.core.tasks import send_email
+    """Email the client a link to the quote (view, PDF, accept or decline) with the quote's PDF
+    attached (typeset by the worker: ``tasks.send_quote_email``); returns the quote and the
+    link. A quote whose discount needs approval must have been approved."""
+    from .tasks import send_quote_email
 
     ensure_can_write_quote(actor, quote)
     if quote.status == QuoteStatus.DRAFT and needs_approval(quote):
@@ -697,8 +698,8 @@ def send_quote(
                 greeting,
                 message.strip(),
                 _(
-                    "You can read the quote, download it as a PDF and accept or decline it here "
-                    "(the link works until %(date)s):"
+                    "The quote is attached as a PDF. You can also read it and accept or decline "
+                    "it here (the link works until %(date)s):"
                 )
                 % {"date": quote.link_expires_at.date().isoformat()},
                 link,
@@ -706,8 +707,12 @@ def send_quote(
             )
             if part
         )
-    recipient = quote.recipient_email
-    transaction.on_commit(lambda: send_email.enqueue(subject=subject, body=body, to=[recipient]))
+    recipient, quote_id = quote.recipient_email, quote.pk
+    transaction.on_commit(
+        lambda: send_quote_email.enqueue(
+            quote_id=quote_id, subject=subject, body=body, to=[recipient]
+        )
+    )
     return quote, link
 
 
@@ -813,19 +818,23 @@ def respond_to_quote(
 
 
 def _win_deal(quote: Quote) -> None:
-    """Move the quote's deal to the won stage of its pipeline, as the quote's owner."""
+    """Move the quote's deal to the won stage of its pipeline, as the quote's owner; the deal is
+    then worth what the client accepted: the quote's value before tax (subtotal - discount)."""
     from cartera.sales import services as sales
     from cartera.sales.models import Opportunity, StageKind
 
     opportunity = Opportunity.objects.select_related("pipeline").get(pk=quote.opportunity_id)
     if opportunity.status != StageKind.OPEN:
         return
+    changes: dict[str, Any] = {"stage": sales.won_stage(opportunity.pipeline).pk}
+    if quote.currency == opportunity.currency:
+        changes["amount"] = quote.subtotal - quote.discount_amount
     try:
         with transaction.atomic():
-            sales.move_opportunity(
+            sales.update_opportunity(
                 actor=quote.owner,
                 opportunity=opportunity,
-                stage=sales.won_stage(opportunity.pipeline),
+                changes=changes,
                 expected_version=opportunity.version,
             )
     except DomainError as error:  # the acceptance stands; the owner moves the deal by hand
@@ -834,12 +843,17 @@ def _win_deal(quote: Quote) -> None:
 
 @transaction.atomic
 def expire_quote(*, quote: Quote) -> Quote:
-    """Mark a sent quote whose link or validity has run out as expired (idempotent)."""
-    if quote.status == QuoteStatus.SENT and _is_expired(quote):
+    """Mark a sent quote whose link or validity has run out as expired (idempotent).
+
+    The row is locked and read again: a client's answer arriving at the same moment (which locks
+    it too) is never overwritten by the daily expiry working from an older copy."""
+    locked = Quote.objects.select_for_update().get(pk=quote.pk)
+    if locked.status == QuoteStatus.SENT and _is_expired(locked):
         with audited(None):
-            quote.status = QuoteStatus.EXPIRED
-            claim_version(quote, None)
-            quote.save(update_fields=["status", "updated_at"])
+            locked.status = QuoteStatus.EXPIRED
+            claim_version(locked, None)
+            locked.save(update_fields=["status", "updated_at"])
+    quote.status, quote.version, quote.updated_at = locked.status, locked.version, locked.updated_at
     return quote
 
 

@@ -43,6 +43,10 @@ OPERATIONS = {
     "update_lead", "update_loss_reason", "update_opportunity", "update_pipeline",
     "update_price_list", "update_product", "update_quote", "update_quote_line",
     "update_quote_settings", "update_stage", "update_target",
+    "list_lead_forms", "create_lead_form", "get_lead_form", "update_lead_form", "delete_lead_form",
+    "list_assignment_rules", "create_assignment_rule", "get_assignment_rule",
+    "update_assignment_rule", "delete_assignment_rule", "list_scoring_rules",
+    "create_scoring_rule", "get_scoring_rule", "update_scoring_rule", "delete_scoring_rule",
 }  # fmt: skip
 
 

@@ -42,6 +42,7 @@ def test_help_lists_every_cartera_command(capsys: Any, args: list[str]) -> None:
         "import",
         "export",
         "worker",
+        "schedule",
         "info",
     ]
     assert "Every Django management command works too" in out
@@ -54,6 +55,8 @@ def test_help_lists_every_cartera_command(capsys: Any, args: list[str]) -> None:
         ("serve", "--no-worker"),
         ("createadmin", "--email"),
         ("worker", "--batch"),
+        ("worker", "--no-schedule"),
+        ("schedule", "--run"),
         ("info", "--help"),
     ],
 )

@@ -1,4 +1,5 @@
-"""``cartera worker``: run queued background tasks on whichever queue is configured."""
+"""``cartera worker``: run queued background tasks on whichever queue is configured, and enqueue
+the scheduled jobs when their time comes (``cartera.core.scheduler``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from cartera.core.scheduler import CHECK_INTERVAL, SchedulerThread, jobs
 
 
 def uses_redis() -> bool:
@@ -22,7 +25,9 @@ class Command(BaseCommand):
     help = (
         "Run queued background tasks (emails, imports, reminders). Uses the database queue by "
         "default, or Redis through RQ when CARTERA_REDIS_URL is set. Runs until stopped "
-        "(Ctrl-C finishes the current task first) unless --batch is given."
+        "(Ctrl-C finishes the current task first) unless --batch is given. While it runs it "
+        "also enqueues the scheduled jobs (see 'cartera schedule --list') when they are due, "
+        "once per slot however many workers run."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -41,9 +46,36 @@ class Command(BaseCommand):
             default=1.0,
             help="seconds to wait when the database queue is empty (default: %(default)s)",
         )
+        parser.add_argument(
+            "--no-schedule",
+            action="store_true",
+            help="do not enqueue scheduled jobs from this worker (--batch never does)",
+        )
 
-    def handle(self, *args: Any, batch: bool, queue: str, interval: float, **options: Any) -> None:
-        """Run the worker of the configured backend in this process."""
+    def handle(
+        self,
+        *args: Any,
+        batch: bool,
+        queue: str,
+        interval: float,
+        no_schedule: bool = False,
+        **options: Any,
+    ) -> None:
+        """Run the worker of the configured backend in this process, with the scheduler beside
+        it in a thread unless this is a batch run."""
+        scheduler = None
+        if not batch and not no_schedule:
+            jobs()  # a bad CARTERA_SCHEDULE stops the worker now, not silently in the thread
+            scheduler = SchedulerThread(CHECK_INTERVAL)
+            scheduler.start()
+        try:
+            self._work(batch=batch, queue=queue, interval=interval, **options)
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+                scheduler.join(timeout=5)  # let a look at the schedule in progress finish
+
+    def _work(self, *, batch: bool, queue: str, interval: float, **options: Any) -> None:
         verbosity = options.get("verbosity", 1)
         if uses_redis():
             call_command(
