@@ -159,6 +159,12 @@ class DateFormatter:
             return ""
         return _format_date(self.local(value).date(), self.short_date_format, self.language)
 
+    def day(self, value: dt.date | None) -> str:
+        """``|date:"SHORT_DATE_FORMAT"`` of a date (no time zone involved)."""
+        if not value:
+            return ""
+        return _format_date(value, self.short_date_format, self.language)
+
     def short_datetime(self, value: dt.datetime | None) -> str:
         if not value:
             return ""

@@ -563,8 +563,14 @@ def ranked_search(
     *,
     limit: int,
     email_fields: Sequence[str] = ("email",),
+    scoped: bool = False,
 ) -> list[M]:
     """The best ``limit`` rows of ``queryset`` for ``query``, best first.
+
+    ``scoped``: ``queryset`` holds only the rows one person sees (not every row), so walking
+    the name index until ``limit`` visible matches turn up may read the whole index when that
+    person sees few of them; then matches estimated few are read from the full-text index
+    instead, as list pages do (``FEW_MATCHES``).
 
     Ranks: (0) the name is the query (a contact's in either order) or an email is; (1) the name
     starts with the query; (2) every word matches somewhere, alphabetically; then, only when no
@@ -623,6 +629,9 @@ def ranked_search(
         # The name starts with the word (already read when the query is that word), or the
         # word is elsewhere: two ordered index reads, never a sort of every match.
         starting, elsewhere = _lead_arms(by_name, terms, lead)
+        if scoped and _estimated_matches(model, terms, lead) <= FEW_MATCHES:
+            key = Concat("name_key", Value(""), output_field=models.CharField())
+            elsewhere = elsewhere.order_by(key.asc(), "pk")
         keys = list(elsewhere.values_list("name_key", "pk")[:wanted])
         if lead != phrase:
             keys += starting.values_list("name_key", "pk")[:wanted]

@@ -9,6 +9,7 @@ from cartera.accounts.selectors import visible_accounts
 from cartera.contacts.models import Contact
 from cartera.contacts.selectors import visible_contacts
 from cartera.core.fulltext import ranked_search
+from cartera.users.access import scope_user_ids
 from cartera.users.models import User
 
 MAX_LIMIT = 50
@@ -33,6 +34,8 @@ def global_search(user: User, query: str, *, limit: int = 8) -> SearchResults:
     group, whatever the number of matches.
     """
     limit = max(1, min(limit, MAX_LIMIT))
+    # People whose view is scoped may see few of the matches: see ``ranked_search``.
+    scoped = scope_user_ids(user) is not None
     # Hits show names, cities and emails: phones (parsed on load, ~0.1 ms each) and long text
     # columns stay in the database.
     accounts = ranked_search(
@@ -40,11 +43,13 @@ def global_search(user: User, query: str, *, limit: int = 8) -> SearchResults:
         query,
         limit=limit,
         email_fields=("email",),
+        scoped=scoped,
     )
     contacts = ranked_search(
         visible_contacts(user).defer(*UNSHOWN_CONTACT_FIELDS),
         query,
         limit=limit,
         email_fields=("email",),
+        scoped=scoped,
     )
     return SearchResults(query=query, accounts=accounts, contacts=contacts)

@@ -464,3 +464,56 @@ def test_apply_search_leaves_a_blank_query_alone(book: Book) -> None:
     queryset = visible_accounts(fresh(book.owner))
     assert apply_search(queryset, "   ") is queryset
     assert list(apply_search(queryset, "%")) == []
+
+
+# --- scoped people: few of the matches are theirs ---------------------------------------------
+
+
+@pytest.mark.parametrize("few_matches", [fulltext.FEW_MATCHES, -1])
+@pytest.mark.parametrize("query", ["smith", "smi", "smith ana", "ana", "zz"])
+def test_scoped_search_ranks_the_same_and_shows_only_what_they_see(
+    book: Book, query: str, few_matches: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rep whose matches are few among everyone's: the same hits, in the same order, as the
+    plain ranking, and nothing of another team's (PostgreSQL reads "elsewhere" matches from
+    the full-text index when few, else walks the name index)."""
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", few_matches)
+    theirs = create_account(actor=book.outsider, data={"name": "Smith Nordic AB"})
+    mine = [("Ana", "Smith"), ("Smith", "Adams"), ("Zz", "Smithson"), ("Ana", "Zz")]
+    for first, last in mine:
+        add_contact(book, first, last, email=f"{first}@{last}.example".lower())
+    for index in range(12):
+        create_contact(
+            actor=book.outsider,
+            data={"first_name": f"Ana{index:02d}", "last_name": "Smith", "accounts": [theirs.pk]},
+        )
+        create_contact(
+            actor=book.outsider,
+            data={"first_name": "Smith", "last_name": f"Zz{index:02d}", "accounts": [theirs.pk]},
+        )
+    owner = fresh(book.owner)
+    for limit in (1, 2, 8):
+        results = global_search(owner, query, limit=limit)
+        expected = fulltext.ranked_search(visible_contacts(owner), query, limit=limit, scoped=False)
+        assert [c.pk for c in results.contacts] == [c.pk for c in expected]
+        visible = set(visible_contacts(owner).values_list("pk", flat=True))
+        assert {c.pk for c in results.contacts} <= visible
+        assert theirs.pk not in {a.pk for a in results.accounts}
+    assert found(book.owner, "smith", limit=50)[1] == ["Ana Smith", "Zz Smithson", "Smith Adams"]
+
+
+@pytest.mark.skipif(not POSTGRESQL, reason="the full-text index read is PostgreSQL's")
+def test_scoped_search_reads_few_elsewhere_matches_from_the_full_text_index(book: Book) -> None:
+    """No walk of the name index for a rep: the "elsewhere" read is ordered by an expression
+    (``name_key || ''``) no index has, so PostgreSQL reads the matches from the GIN index; the
+    director (every row visible) still walks it."""
+    add_contact(book, "Ana", "Smith")
+    owner = fresh(book.owner)
+    with CaptureQueriesContext(connection) as scoped:
+        global_search(owner, "smith")
+    director = fresh(book.director)
+    with CaptureQueriesContext(connection) as everyone:
+        global_search(director, "smith")
+    by_expression = 'ORDER BY (COALESCE("contacts_contact"."name_key"'
+    assert any(by_expression in q["sql"] for q in scoped.captured_queries)
+    assert not any(by_expression in q["sql"] for q in everyone.captured_queries)
