@@ -17,9 +17,8 @@ from django_htmx.http import reswap, retarget
 
 from cartera.accounts.models import Account
 from cartera.accounts.selectors import get_account_for_user
-from cartera.contacts.filters import ContactFilters
 from cartera.contacts.models import Contact
-from cartera.contacts.selectors import visible_contacts
+from cartera.contacts.selectors import contacts_of_visible_account
 from cartera.core.errors import DomainError, InvalidInput
 from cartera.core.export import export_format, export_response
 from cartera.core.filters import parse_filters
@@ -71,11 +70,12 @@ class ContactChoice(NamedTuple):
 
 
 def _account_contacts(user: User, account: Account) -> list[Contact]:
-    """The account's contacts the user sees, for the "with whom" choice (a handful).
+    """The account's contacts, for the "with whom" choice (a handful).
 
+    The caller checked that ``user`` sees ``account``, so they see every contact linked to it.
     Only ids and names are read: building up to 200 contacts would parse two phones each.
     """
-    contacts = ContactFilters(account=account.pk).apply(visible_contacts(user))
+    contacts = contacts_of_visible_account(account.pk)
     rows = contacts.order_by("name_key", "pk").values_list("pk", "first_name", "last_name")
     choices = [
         ContactChoice(pk, f"{first} {last}".strip())  # as Contact.full_name

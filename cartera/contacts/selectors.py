@@ -28,6 +28,18 @@ def visible_contacts(user: User, *, trashed: bool = False) -> QuerySet[Contact]:
     return queryset.trashed() if trashed else queryset.alive()
 
 
+def contacts_of_visible_account(account_id: int) -> QuerySet[Contact]:
+    """The live contacts linked to an account the caller has already checked the user sees.
+
+    They are all visible to that user by the contacts rule (a contact is visible when linked to
+    an account the user sees), so no per-contact visibility test is added: read from the link
+    table's account index, not by testing every contact (on SQLite that test, nested in the
+    name-ordered scan, took minutes for a rep at 100,000 contacts).
+    """
+    linked = ContactAccount.objects.filter(account_id=account_id).values("contact_id")
+    return Contact.objects.alive().filter(pk__in=linked)
+
+
 def _with_accounts(user: User) -> Prefetch:
     links = (
         ContactAccount.objects.filter(account__in=visible_accounts(user).values("pk"))

@@ -385,3 +385,57 @@ def test_stale_delete_is_refused(client: Client, book: Book) -> None:
     )
     assert response.status_code == 412
     assert Interaction.objects.filter(pk=book.interaction.pk).exists()
+
+
+def test_quick_log_choice_lists_the_accounts_live_contacts(
+    client: Client, book: Book, django_assert_max_num_queries: Any
+) -> None:
+    """The "with whom" choice: every live contact linked to the account, nothing else.
+
+    It reads the account's links instead of testing each contact's visibility (the account was
+    checked): the same contacts as the visibility rule gives, for everyone who sees the account.
+    """
+    from cartera.activities.views import _account_contacts
+    from cartera.contacts.filters import ContactFilters
+    from cartera.contacts.selectors import visible_contacts
+    from cartera.contacts.services import trash_contact
+
+    shared = create_contact(
+        actor=book.admin,
+        data={"first_name": "Ana", "last_name": "Shared", "accounts": [book.outsider_account.pk,
+                                                                       book.account.pk]},
+    )  # fmt: skip
+    gone = create_contact(
+        actor=book.admin,
+        data={"first_name": "Gus", "last_name": "Gone", "accounts": [book.account.pk]},
+    )
+    trash_contact(actor=book.admin, contact=gone, expected_version=gone.version)
+    elsewhere = create_contact(
+        actor=book.admin,
+        data={
+            "first_name": "Eli",
+            "last_name": "Elsewhere",
+            "accounts": [book.outsider_account.pk],
+        },
+    )
+    for persona in PERSONAS:
+        user = book.persona(persona)
+        if read_status(persona) != 200:
+            continue
+        with django_assert_max_num_queries(1):
+            choices = _account_contacts(user, book.account)
+        ids = [choice.pk for choice in choices]
+        expected = list(
+            ContactFilters(account=book.account.pk)
+            .apply(visible_contacts(user))
+            .order_by("name_key", "pk")
+            .values_list("pk", flat=True)
+        )
+        assert ids == expected, persona
+        assert shared.pk in ids and book.contact.pk in ids
+        assert gone.pk not in ids and elsewhere.pk not in ids
+    client.force_login(book.owner)
+    response = client.get(
+        reverse("activities:account_timeline", args=[book.account.pk]), headers=HTMX
+    )
+    assert "Ana Shared" in response.content.decode()
