@@ -44,7 +44,7 @@ class VendorFinder(BaseFinder):
             if not (base / name).is_file()
         ]
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> Any:
         """The absolute path of ``path`` (e.g. ``vendor/chartjs/chart.umd.min.js``), if listed.
 
         Like Django's own finders: a path, or a list with ``find_all``; ``[]`` when not found.

@@ -42,7 +42,7 @@ def test_fonts_and_source_maps_the_files_point_to_are_served() -> None:
 
 def test_the_rest_of_the_packages_is_not_collected() -> None:
     finder = VendorFinder()
-    listed = {f"{storage.prefix}/{name}" for name, storage in finder.list([])}  # type: ignore[attr-defined]
+    listed = {f"{storage.prefix}/{name}" for name, storage in finder.list([])}
     assert "vendor/sortablejs/Sortable.min.js" in listed
     # Sources, other builds and type definitions ship in the packages but are not served.
     assert (Path(settings.NODE_MODULES) / "sortablejs" / "Sortable.js").exists()
