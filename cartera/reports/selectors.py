@@ -18,6 +18,10 @@ Definitions (also in docs/reports.md):
 - *Revenue per product*: a won deal with one product line (or none) counts its whole amount for
   that product (or "No product"); a deal with several lines counts each line's net value
   (quantity times unit price, less the line discount) for the line's product.
+- *Per product, a deal counts once*: the product breakdown joins each deal to its lines, so a
+  deal listing a product on two lines is on two joined rows. Deal counts are ``DISTINCT``; per-deal
+  figures (the sales cycle's days) are taken from the row of the deal's first line with that
+  product only; revenue adds the net values of all the deal's lines with that product.
 - Breakdowns by team, manager and office follow the owner's current team.
 """
 
@@ -29,9 +33,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from django.db.models import (
+    BigIntegerField,
     Case,
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Func,
@@ -184,11 +190,32 @@ def _product_amount() -> Any:
     return Case(When(line_count__lte=1, then=F("amount")), default=net, output_field=MONEY)
 
 
+def _first_line_of_its_product() -> Any:
+    """Whether a joined (deal, line) row is the deal's first line with that line's product.
+
+    True too for a deal without lines (its one row joins no line). Free-text lines (no product)
+    are one product, "No product", like in the grouping.
+    """
+    product_key = Coalesce("product_id", Value(0))
+    earlier = (
+        OpportunityLine.objects.filter(opportunity_id=OuterRef("pk"), pk__lt=OuterRef("lines__pk"))
+        .alias(product_key=product_key)
+        .filter(
+            product_key=Coalesce(
+                OuterRef("lines__product_id"), Value(0), output_field=BigIntegerField()
+            )
+        )
+    )
+    return ~Exists(earlier)
+
+
 def _grouped(queryset: QuerySet[Opportunity], dimension: str) -> tuple[QuerySet[Any], str, str]:
     """``queryset`` grouped by ``dimension``; the key and label lookups to read."""
     key, label = DIMENSIONS[dimension]
     if dimension == "product":
-        queryset = queryset.annotate(line_count=_line_count())
+        queryset = queryset.annotate(
+            line_count=_line_count(), first_of_product=_first_line_of_its_product()
+        )
     return queryset.values(key, label), key, label
 
 
@@ -199,6 +226,15 @@ def _amount(dimension: str) -> Any:
 def _deal_count(dimension: str, condition: Q | None = None) -> Count:
     # Joined to its lines, a deal appears once per line: count it once.
     return Count("pk", filter=condition, distinct=dimension == "product")
+
+
+def _once_per_deal(dimension: str, condition: Q | None = None) -> Q | None:
+    """``condition``, narrowed (product breakdown) to one joined row per deal and product, for
+    sums of per-deal values that ``DISTINCT`` cannot deduplicate."""
+    if dimension != "product":
+        return condition
+    once = Q(first_of_product=True)
+    return once if condition is None else condition & once
 
 
 def _label(row: dict[str, Any], label: str, dimension: str) -> str:
@@ -502,10 +538,10 @@ def sales_cycle(user: User, filters: ReportFilters) -> Report:
     )
     won = Q(status=StageKind.WON)
     totals = grouped.annotate(
-        deals=Count("pk"),
-        days_total=Sum("days"),
-        won_deals=Count("pk", filter=won),
-        won_days=Sum("days", filter=won),
+        deals=_deal_count(dimension),
+        days_total=Sum("days", filter=_once_per_deal(dimension)),
+        won_deals=_deal_count(dimension, won),
+        won_days=Sum("days", filter=_once_per_deal(dimension, won)),
     )
     rows = sorted(
         (

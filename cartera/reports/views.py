@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from cartera.core.errors import InvalidInput, NotFound
 from cartera.core.export import export_format, export_response
 from cartera.core.filters import parse_filters
+from cartera.core.money import is_currency
 from cartera.core.templatetags.cartera import money
 from cartera.users.models import User
 
@@ -62,6 +63,18 @@ def table_rows(report: Report) -> list[list[tuple[str, bool]]]:
     ]
 
 
+def chart_spec(report: Report) -> dict[str, Any]:
+    """The report's chart; when its series are amounts per currency, the axis says which one
+    (``currency`` lets the page format the ticks as money when there is just one)."""
+    chart = dict(report.chart)
+    codes = [str(dataset["label"]) for dataset in chart.get("datasets", [])]
+    money_chart = any(column.kind == "money" for column in report.columns)
+    if money_chart and codes and all(is_currency(code) for code in codes):
+        chart["y_label"] = f"{chart.get('y_label', '')} ({' / '.join(codes)})".strip()
+        chart["currency"] = codes[0] if len(codes) == 1 else ""
+    return chart
+
+
 @require_GET
 @login_required
 def report_index(request: HttpRequest) -> HttpResponse:
@@ -90,6 +103,7 @@ def report_detail(request: HttpRequest, name: str) -> HttpResponse:
         filters=filters,
         report=report,
         rows=table_rows(report) if report else [],
+        chart=chart_spec(report) if report else None,
         options=report_filter_options(user),
         dimensions=list(DIMENSION_LABELS.items()),
         query=request.GET.urlencode(),

@@ -121,8 +121,8 @@ def test_won_value_per_month_and_quarter(raw: RawData, director: User) -> None:
         assert actual == expected_won_value(raw, bucket), period
 
 
-def test_days_to_close_per_agent_manager_and_office(raw: RawData, director: User) -> None:
-    for by in ("owner", "manager", "office"):
+def test_days_to_close_per_agent_manager_office_and_product(raw: RawData, director: User) -> None:
+    for by in ("owner", "manager", "office", "product"):
         report = selectors.sales_cycle(director, _filters(by=by))
         actual = {row["label"]: (row["deals"], row["average_days"]) for row in report.rows}
         assert actual == expected_days_to_close(raw, by), by

@@ -1,5 +1,5 @@
 // Draws a report's chart with Chart.js from the JSON the page embeds (#report-chart-data):
-// {type, labels, datasets: [{label, data: ["12.50", null, …]}], y_label, suggested_max}. Numbers come as
+// {type, labels, datasets: [{label, data: ["12.50", null, …]}], y_label, suggested_max, currency}. Numbers come as
 // strings (amounts are Decimals on the server) and are parsed only here, for drawing.
 (function () {
   "use strict";
@@ -11,6 +11,10 @@
     if (!canvas || !source || typeof window.Chart === "undefined") return;
     const spec = JSON.parse(source.textContent);
     const locale = document.documentElement.lang || undefined;
+    // Amounts in one currency: the axis ticks read as money ("€10K"), in the page's language.
+    const money = spec.currency
+      ? new Intl.NumberFormat(locale, { style: "currency", currency: spec.currency, notation: "compact" })
+      : null;
     const datasets = spec.datasets.map(function (dataset, index) {
       const color = PALETTE[index % PALETTE.length];
       return {
@@ -37,6 +41,7 @@
             beginAtZero: true,
             suggestedMax: spec.suggested_max || undefined,
             title: { display: !!spec.y_label, text: spec.y_label },
+            ticks: money ? { callback: function (value) { return money.format(value); } } : {},
           },
         },
       },
