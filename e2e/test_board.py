@@ -187,3 +187,35 @@ def test_forecast_figure_lists_its_deals(
     results = page.locator("#deal-results")
     expect(results).to_contain_text("Fleet renewal")
     expect(results).not_to_contain_text("Not committed")
+
+
+def test_show_more_appends_cards_that_can_be_dragged(
+    page: Page, book: Book, sign_in_as: SignIn, request: pytest.FixtureRequest
+) -> None:
+    """A column shows 20 cards; "Show more" adds the next ones, which move like the others."""
+    deals = [make_deal(book, f"Deal {index:02}") for index in range(23)]
+    stages = list(Stage.objects.filter(pipeline=deals[0].pipeline).order_by("position"))
+    first, second = stages[0], stages[1]
+    sign_in_as(book.owner)
+    page.goto("/deals/board/", wait_until="domcontentloaded")
+    cards = column(page, first).locator("li.board-card")
+    expect(cards).to_have_count(20)
+    expect(column(page, first)).to_contain_text("Showing 20 of 23")
+    last = deals[-1]  # same close day: the highest id comes last
+    expect(card(page, last)).to_have_count(0)
+
+    column(page, first).get_by_role("button", name="Show more").click()
+    expect(cards).to_have_count(23)
+    expect(column(page, first)).to_contain_text("Showing 23 of 23")
+    expect(column(page, first).get_by_role("button", name="Show more")).to_have_count(0)
+    shot(page, request, "more")
+
+    with page.expect_response(re.compile(rf"/api/v1/opportunities/{last.pk}/move")) as answer:
+        drag(page, card(page, last), column(page, second).locator(".board-cards"))
+    assert answer.value.status == 200
+    expect(column(page, second).locator(f'[data-deal="{last.pk}"]')).to_be_visible()
+    expect(column(page, first).locator("[data-count]")).to_have_text("22")
+    # The refreshed column starts again at 20 cards, with a working "Show more".
+    expect(cards).to_have_count(20)
+    column(page, first).get_by_role("button", name="Show more").click()
+    expect(cards).to_have_count(22)

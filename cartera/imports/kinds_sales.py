@@ -38,6 +38,7 @@ from cartera.core.errors import DomainError, Forbidden, InvalidInput
 from cartera.core.services import validate
 from cartera.core.text import normalize
 from cartera.leads.models import Lead, LeadSource
+from cartera.sales import rollups
 from cartera.sales.models import (
     ForecastCategory,
     Opportunity,
@@ -1329,8 +1330,11 @@ class OpportunityImporter(_SalesImporter):
         new = [change.record for change in changes if change.created]
         updated = [change for change in changes if not change.created]
         entries = self.resolver.entries()
-        self.bulk_insert(Opportunity, new)
-        self.bulk_save(Opportunity, updated)
+        # The board's and forecast's totals follow the batch (its deals' buckets before/after).
+        with rollups.tracking(*(change.record.pk for change in updated)) as deals:
+            self.bulk_insert(Opportunity, new)
+            self.bulk_save(Opportunity, updated)
+            deals.add(*(record.pk for record in new))
         entries += self.audit(changes, Opportunity)
         line_changes = list(self.line_changes.values())
         for change in line_changes:

@@ -16,6 +16,7 @@ from cartera.core.api import (
     WRITE_ERRORS,
     PageOut,
     PageQuery,
+    Problem,
     expected_version,
     not_modified,
     page_out,
@@ -323,11 +324,16 @@ def delete_stage(request: HttpRequest, pk: int, stage_pk: int) -> Any:
     return Status(204, None)
 
 
-@router.put("/pipelines/{pk}/stage-order", response={200: PipelineOut, **WRITE_ERRORS})
+@router.put(
+    "/pipelines/{pk}/stage-order", response={200: PipelineOut, **WRITE_ERRORS, 412: Problem}
+)
 def reorder_stages(request: HttpRequest, pk: int, payload: StageOrderIn) -> Any:
-    """Put the stages in this order (every stage id once)."""
+    """Put the stages in this order (every stage id once); ``expected`` guards a stale order."""
     services.reorder_stages(
-        actor=request_actor(request), pipeline=selectors.get_pipeline(pk), stage_ids=payload.stages
+        actor=request_actor(request),
+        pipeline=selectors.get_pipeline(pk),
+        stage_ids=payload.stages,
+        expected_order=payload.expected,
     )
     return selectors.get_pipeline(pk)
 

@@ -124,6 +124,12 @@ class StageOrderIn(InputSchema):
     """Every stage id of the pipeline, in the new order."""
 
     stages: list[Id] = Field(max_length=30)
+    expected: list[Id] | None = Field(
+        None,
+        max_length=30,
+        description="The order you last read: if the stages are no longer in it, 412 and "
+        "nothing changes",
+    )
 
 
 class LossReasonOut(Schema):

@@ -25,37 +25,62 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    Value,
     When,
 )
-from django.db.models.functions import Cast, Round, TruncMonth, TruncQuarter
+from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ConfigDict, Field
 
 from cartera.core.audit import history_for
-from cartera.core.errors import Forbidden, NotFound
+from cartera.core.errors import Forbidden, InvalidInput, NotFound
 from cartera.core.export import CHUNK_SIZE, Row
 from cartera.core.filters import PositiveId
 from cartera.core.money import round_money
 from cartera.core.pagination import Page, keyset_page
+from cartera.core.text import search_terms
 from cartera.users.models import User
 
+from . import rollups
 from .filters import OpportunityFilters, _add_months
 from .models import (
+    NO_MONTH,
+    DealVisibility,
     ForecastCategory,
     LossReason,
     Opportunity,
     OpportunityContact,
     OpportunityLine,
+    OpportunityRollup,
     OpportunityType,
     Pipeline,
     Stage,
     StageChange,
     StageKind,
+    deal_visibility,
 )
 from .services import line_total
 
-#: Cards a board column shows; the rest are one click away ("show more" opens the list).
+#: Cards a board column shows by default in the API; the rest are one click away.
 BOARD_COLUMN_LIMIT = 50
+#: Cards a column of the board page shows, and adds on each "Show more" (``board_more``).
+BOARD_PAGE_CARDS = 20
+#: The columns a board card shows (``{% board_cards %}``); the page reads only these.
+BOARD_CARD_FIELDS = (
+    "version",
+    "name",
+    "stage",
+    "account__name",
+    "amount",
+    "currency",
+    "status",
+    "expected_close_date",
+    "closed_on",
+    "stage_entered_at",
+    "owner__full_name",
+    "owner__email",
+)
 #: Without a close period, won and lost columns show the deals closed in these last days.
 BOARD_CLOSED_DAYS = 90
 
@@ -102,6 +127,15 @@ def annotate_aging(opportunity: Opportunity, *, now: dt.datetime | None = None) 
     return opportunity
 
 
+#: Columns no deal list (page or API) shows, left out of ``opportunity_list``'s read.
+UNSHOWN_LIST_FIELDS = (
+    "search_text",
+    "account__phone",
+    "account__description",
+    "account__search_text",
+)
+
+
 def opportunity_list(
     user: User,
     filters: OpportunityFilters,
@@ -112,10 +146,17 @@ def opportunity_list(
 ) -> Page[Opportunity]:
     """One keyset page of the user's deals, filtered, with stage, owner and account.
 
-    1 query (2 for people whose view is scoped: their visible accounts are read first).
+    1 query (2 for people whose view is scoped: their visible accounts are read first, or
+    checked to be many; see ``list_page``).
     """
-    queryset = filters.apply(visible_opportunities(user, trashed=trashed)).select_related(
-        "pipeline", "stage", "owner", "account"
+    from .list_page import list_visible_opportunities
+
+    queryset = (
+        filters.apply(list_visible_opportunities(user, trashed=trashed))
+        .select_related("pipeline", "stage", "owner", "account")
+        # Rows show the account's name: its phone (parsed on load, ~0.1 ms each) and long
+        # texts stay in the database, as does the deal's search column.
+        .defer(*UNSHOWN_LIST_FIELDS)
     )
     page = keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
     now = timezone.now()
@@ -142,6 +183,47 @@ def opportunity_detail(user: User, pk: int | str, *, trashed: bool = False) -> O
         line.opportunity = opportunity
         line.total = line_total(line, opportunity.currency)  # type: ignore[attr-defined]
     return annotate_aging(opportunity)
+
+
+#: The trash page: most recently trashed first.
+TRASH_ORDERING = ("-deleted_at", "-pk")
+
+
+def trashed_opportunity_list(
+    user: User,
+    filters: OpportunityFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page[Opportunity]:
+    """One keyset page of the user's deals in the trash, most recently trashed first.
+
+    Each deal gets ``trashed_by``: who moved it there, from the audit trail (the newest entry
+    of the deal that changed ``deleted_at``), read for the whole page in one query. 2 queries
+    (3 for people whose view is scoped: their visible accounts are read first).
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    queryset = filters.apply(visible_opportunities(user, trashed=True)).select_related(
+        "pipeline", "stage", "owner", "account"
+    )
+    page = keyset_page(queryset, ordering=TRASH_ORDERING, cursor=cursor, limit=limit)
+    trashed_by: dict[int, Any] = {}
+    if page.items:
+        entries = (
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(Opportunity),
+                object_id__in=[deal.pk for deal in page.items],
+                changes__has_key="deleted_at",
+            )
+            .select_related("actor")
+            .order_by("-timestamp", "-pk")
+        )
+        for entry in entries:
+            trashed_by.setdefault(entry.object_id, entry.actor)
+    for deal in page.items:
+        deal.trashed_by = trashed_by.get(deal.pk)  # type: ignore[attr-defined]
+    return page
 
 
 def contact_choices(user: User, opportunity: Opportunity, *, limit: int = 200) -> list[Any]:
@@ -308,7 +390,7 @@ def stage_deal_counts(pipeline: Pipeline) -> dict[int, int]:
 # --------------------------------------------------------------------------------------------
 # Sums in exact cents
 
-_CENTS = Cast(Round(F("amount") * 100), BigIntegerField())
+_CENTS = rollups.CENTS
 
 
 def cents(value: int | None, currency: str) -> Decimal:
@@ -350,6 +432,11 @@ class BoardColumn:
         """More deals match than the column shows."""
         return self.count > len(self.cards)
 
+    @property
+    def more_after(self) -> str | None:
+        """Where "Show more" continues (``card_cursor`` of the last card), if more match."""
+        return card_cursor(self.stage, self.cards[-1]) if self.has_more and self.cards else None
+
 
 @dataclass
 class Board:
@@ -360,18 +447,155 @@ class Board:
     closed_since: dt.date | None
 
 
-def board_queryset(
-    user: User, pipeline: Pipeline, filters: OpportunityFilters
+def _board_deals(
+    deals: QuerySet[Opportunity], filters: OpportunityFilters
 ) -> tuple[QuerySet[Opportunity], dt.date | None]:
-    """The deals the board of ``pipeline`` counts, and the day closed deals are shown from."""
+    """``deals`` narrowed as the board narrows them, and the day closed deals are shown from."""
     # The columns are the pipeline's stages: ``stage_id IN (…)`` already picks the pipeline.
-    base = filters.model_copy(update={"pipeline": None}).apply(visible_opportunities(user))
+    base = filters.model_copy(update={"pipeline": None}).apply(deals)
     closed_since = None
     if filters.close_bounds() is None:
         closed_since = timezone.localdate() - dt.timedelta(days=BOARD_CLOSED_DAYS)
         # Open deals have no close day (the services keep it so): one index range per stage.
         base = base.filter(Q(closed_on__isnull=True) | Q(closed_on__gte=closed_since))
     return base, closed_since
+
+
+def board_queryset(
+    user: User, pipeline: Pipeline, filters: OpportunityFilters
+) -> tuple[QuerySet[Opportunity], dt.date | None]:
+    """The deals the board of ``pipeline`` counts, and the day closed deals are shown from."""
+    return _board_deals(visible_opportunities(user), filters)
+
+
+def rollup_conditions(filters: OpportunityFilters) -> Q | None:
+    """``filters`` as conditions on the totals table's key (``OpportunityRollup``).
+
+    ``None`` when they need the deals themselves: a search, an account, stuck deals, or a close
+    period that does not start and end on whole months (the board then sums the deals).
+    """
+    if filters.account is not None or filters.stuck or search_terms(filters.q):
+        return None
+    condition = Q()
+    if filters.stage:
+        condition &= Q(stage_id__in=filters.stage)
+    if filters.owner:
+        condition &= Q(owner_id__in=filters.owner)
+    if filters.team:
+        condition &= Q(owner__team_id__in=filters.team)
+    if filters.type:
+        condition &= Q(type__in=filters.type)
+    if filters.status:
+        condition &= Q(status__in=filters.status)
+    if filters.forecast_category:
+        condition &= Q(forecast_category__in=filters.forecast_category)
+    if filters.currency:
+        condition &= Q(currency=filters.currency.upper())
+    bounds = filters.close_bounds()
+    if bounds is not None:
+        months = rollups.month_bounds(*bounds)
+        if months is None:
+            return None
+        condition &= months
+    return condition
+
+
+def _deal_sums(deals: QuerySet[Opportunity]) -> QuerySet[Any]:
+    return (
+        deals.values("stage_id", "currency")
+        .annotate(n=Count("pk"), cents=Sum(_CENTS), cent_percent=Sum(_CENTS * F("probability")))
+        .order_by()
+    )
+
+
+def _seen_through_accounts(
+    filters: OpportunityFilters, others: Q, stage_ids: list[int]
+) -> QuerySet[Opportunity]:
+    """The board's deals seen only through an account, read by account (``opp_account_idx``).
+
+    The closed-deal window is written as ``COALESCE(closed_on, 9999-12-31) >= since`` (the same
+    rows as ``closed_on IS NULL OR closed_on >= since``), which no board index serves, so
+    PostgreSQL reads the visible accounts' deals instead of every deal of the columns.
+    """
+    deals = filters.model_copy(update={"pipeline": None}).apply(Opportunity.objects.alive())
+    deals = deals.filter(others, stage_id__in=stage_ids)
+    if filters.close_bounds() is None:
+        since = timezone.localdate() - dt.timedelta(days=BOARD_CLOSED_DAYS)
+        close_day = Coalesce("closed_on", Value(dt.date.max), output_field=DateField())
+        deals = deals.alias(close_day=close_day).filter(close_day__gte=since)
+    return deals
+
+
+def board_totals(
+    visibility: DealVisibility | None,
+    stages: list[Stage],
+    filters: OpportunityFilters,
+    closed_since: dt.date | None,
+) -> dict[int, list[MoneyTotal]]:
+    """Per stage and currency: count, amount and weighted amount of the board's deals (1 query).
+
+    Read from the totals table (``OpportunityRollup``) when the filters are its key's; one
+    ``UNION ALL`` adds what it cannot hold, each part a small index range of deals:
+
+    - won and lost columns show deals closed since ``closed_since`` (a day): whole months from
+      the table, the days of the first, partial month from the deals;
+    - people whose view is scoped: the table's rows of the owners in their scope, plus the deals
+      they see only through an account they see (owned by someone outside their scope).
+
+    Other filters (search, account, stuck, periods cutting a month) sum the deals, as before.
+    """
+    stage_ids = [stage.pk for stage in stages]
+    if not stage_ids or (visibility is not None and visibility.sees_nothing):
+        return {}
+    deals, _since = _board_deals(Opportunity.objects.alive(), filters)
+    deals = deals.filter(stage_id__in=stage_ids)
+    conditions = rollup_conditions(filters)
+    parts: list[QuerySet[Any]] = []
+    if conditions is None:
+        seen, _since = _board_deals(Opportunity.objects.alive().seen_with(visibility), filters)
+        parts.append(_deal_sums(seen.filter(stage_id__in=stage_ids)))
+    else:
+        table = OpportunityRollup.objects.filter(conditions, stage_id__in=stage_ids)
+        own = deals
+        if visibility is not None:
+            table = table.filter(owner_id__in=visibility.owners)
+            own = deals.filter(owner_id__in=visibility.owners)
+            others = visibility.through_accounts()
+            if others is not None:
+                parts.append(_deal_sums(_seen_through_accounts(filters, others, stage_ids)))
+        if closed_since is not None:
+            boundary = closed_since if closed_since.day == 1 else _add_months(closed_since, 1)
+            table = table.filter(
+                Q(status=StageKind.OPEN) | Q(month=NO_MONTH) | Q(month__gte=boundary)
+            )
+            closed = [stage.pk for stage in stages if stage.kind != StageKind.OPEN]
+            if closed and boundary > closed_since:
+                parts.append(_deal_sums(own.filter(stage_id__in=closed, closed_on__lt=boundary)))
+        parts.insert(
+            0,
+            table.values("stage_id", "currency")
+            .annotate(n=Sum("deals"), cents=Sum("amount_cents"), cent_percent=Sum("weighted"))
+            .order_by(),
+        )
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    sums: dict[tuple[int, str], list[int]] = {}
+    for row in rows:
+        found = sums.setdefault((row["stage_id"], row["currency"]), [0, 0, 0])
+        found[0] += int(row["n"] or 0)
+        found[1] += int(row["cents"] or 0)
+        found[2] += int(row["cent_percent"] or 0)
+    totals: dict[int, list[MoneyTotal]] = {}
+    for (stage_id, currency), (count, amount, weighted) in sorted(sums.items()):
+        if count:
+            totals.setdefault(stage_id, []).append(
+                MoneyTotal(
+                    currency=currency,
+                    count=count,
+                    amount=cents(amount, currency),
+                    weighted=_weighted(weighted, currency),
+                )
+            )
+    return totals
 
 
 def board(
@@ -381,55 +605,34 @@ def board(
     *,
     per_column: int = BOARD_COLUMN_LIMIT,
     stage_ids: list[int] | None = None,
+    card_fields: tuple[str, ...] | None = None,
 ) -> Board:
     """The board of ``pipeline``: per stage at most ``per_column`` cards and exact totals.
 
-    Queries: (scoped people: their visible accounts,) the stages, one ``GROUP BY stage,
-    currency`` for the totals (``opp_board_totals_idx``), then one ``LIMIT``ed
+    Queries: (scoped people: their visible accounts,) the stages, one query for the totals
+    (``board_totals``: the totals table, with a few deals added), then one ``LIMIT``ed
     read per stage on ``opp_board_idx`` (open stages: soonest expected close first; won and lost:
     latest close first on ``opp_board_closed_idx``). ``stage_ids`` rebuilds only those columns
-    (after a move, or a stale board).
+    (after a move, or a stale board). ``card_fields`` reads only those columns of the cards
+    (the page: ``BOARD_CARD_FIELDS``; the API returns whole deals).
     """
     stages = stages_of(pipeline)
     if stage_ids is not None:
         stages = [stage for stage in stages if stage.pk in set(stage_ids)]
-    base, closed_since = board_queryset(user, pipeline, filters)
-    totals: dict[int, list[MoneyTotal]] = {}
-    rows = (
-        base.filter(stage_id__in=[stage.pk for stage in stages])
-        .values("stage_id", "currency")
-        .annotate(n=Count("pk"), total=Sum(_CENTS), weighted=Sum(_CENTS * F("probability")))
-        .order_by("stage_id", "currency")
-    )
-    for row in rows:
-        currency = row["currency"]
-        totals.setdefault(row["stage_id"], []).append(
-            MoneyTotal(
-                currency=currency,
-                count=row["n"],
-                amount=cents(row["total"], currency),
-                weighted=_weighted(row["weighted"], currency),
-            )
-        )
-    now = timezone.now()
+    visibility = deal_visibility(user)
+    seen = Opportunity.objects.alive().seen_with(visibility)
+    base, closed_since = _board_deals(seen, filters)
+    closed_base = filters.model_copy(update={"pipeline": None}).apply(seen)
+    totals = board_totals(visibility, stages, filters, closed_since)
     columns = []
     for stage in stages:
         stage_totals = totals.get(stage.pk, [])
         count = sum(total.count for total in stage_totals)
         cards: list[Opportunity] = []
         if count:
-            if stage.kind == StageKind.OPEN:
-                order: list[Any] = [F("expected_close_date").asc(nulls_last=True), "pk"]
-            else:
-                order = [F("closed_on").desc(nulls_last=True), "-pk"]
-            cards = list(
-                base.filter(stage_id=stage.pk)
-                .select_related("owner", "account")
-                .order_by(*order)[:per_column]
+            cards = _column_cards(
+                base, closed_base, stage, closed_since, card_fields=card_fields, limit=per_column
             )
-            for card in cards:
-                card.stage = stage
-                annotate_aging(card, now=now)
         columns.append(
             BoardColumn(
                 stage=stage,
@@ -440,6 +643,115 @@ def board(
             )
         )
     return Board(pipeline=pipeline, columns=columns, closed_since=closed_since)
+
+
+def _column_cards(
+    base: QuerySet[Opportunity],
+    closed_base: QuerySet[Opportunity],
+    stage: Stage,
+    closed_since: dt.date | None,
+    *,
+    card_fields: tuple[str, ...] | None,
+    limit: int,
+    after: Q | None = None,
+) -> list[Opportunity]:
+    """The first ``limit`` cards of ``stage``'s column (after ``after``, a keyset condition)."""
+    deals = base
+    if stage.kind == StageKind.OPEN:
+        order: list[Any] = [F("expected_close_date").asc(nulls_last=True), "pk"]
+    else:
+        # Won and lost deals always have a close day (the services set it): a plain range and
+        # order, so PostgreSQL reads the first cards in ``opp_board_closed_idx`` order instead
+        # of sorting the whole window.
+        order = [F("closed_on").desc(), "-pk"]
+        if closed_since is not None:
+            deals = closed_base.filter(closed_on__gte=closed_since)
+    deals = deals.filter(stage_id=stage.pk).select_related("owner", "account")
+    if after is not None:
+        deals = deals.filter(after)
+    if card_fields is not None:
+        deals = deals.only(*card_fields)
+    cards = list(deals.order_by(*order)[:limit])
+    now = timezone.now()
+    for card in cards:
+        card.stage = stage
+        annotate_aging(card, now=now)
+    return cards
+
+
+def card_cursor(stage: Stage, card: Opportunity) -> str:
+    """Where a column's next cards start: after ``card`` (its sort key, ``"<day>.<id>"``)."""
+    day = card.expected_close_date if stage.kind == StageKind.OPEN else card.closed_on
+    return f"{day.isoformat() if day else '-'}.{card.pk}"
+
+
+def _after_cursor(stage: Stage, cursor: str) -> Q:
+    """The keyset condition "after ``cursor``" in ``stage``'s card order."""
+    text_day, _dot, text_pk = cursor.partition(".")
+    invalid = InvalidInput(field_errors={"after": [str(_("This is not a board position."))]})
+    try:
+        pk = int(text_pk)
+        day = None if text_day == "-" else dt.date.fromisoformat(text_day)
+    except ValueError as exc:
+        raise invalid from exc
+    if stage.kind != StageKind.OPEN:
+        if day is None:
+            raise invalid
+        return Q(closed_on__lt=day) | Q(closed_on=day, pk__lt=pk)
+    if day is None:  # nulls last: only deals without a day remain
+        return Q(expected_close_date__isnull=True, pk__gt=pk)
+    return (
+        Q(expected_close_date__gt=day)
+        | Q(expected_close_date=day, pk__gt=pk)
+        | Q(expected_close_date__isnull=True)
+    )
+
+
+@dataclass
+class MoreCards:
+    """The next cards of a board column ("Show more")."""
+
+    stage: Stage
+    cards: list[Opportunity]
+    more_after: str | None
+    closed_since: dt.date | None
+
+
+def board_more(
+    user: User,
+    pipeline: Pipeline,
+    filters: OpportunityFilters,
+    stage_id: int,
+    after: str,
+    *,
+    limit: int = BOARD_PAGE_CARDS,
+) -> MoreCards:
+    """The next ``limit`` cards of a column after ``after`` (``card_cursor``), for "Show more".
+
+    With the cursor after them (``more_after``; ``None``: the column is complete). Queries:
+    (scoped people: their visible accounts,) the stages, one ``LIMIT``ed read of ``limit + 1``
+    deals on the column's index.
+    """
+    stage = next((s for s in stages_of(pipeline) if s.pk == stage_id), None)
+    if stage is None:
+        raise NotFound()
+    seen = Opportunity.objects.alive().seen_with(deal_visibility(user))
+    base, closed_since = _board_deals(seen, filters)
+    closed_base = filters.model_copy(update={"pipeline": None}).apply(seen)
+    cards = _column_cards(
+        base,
+        closed_base,
+        stage,
+        closed_since,
+        card_fields=BOARD_CARD_FIELDS,
+        limit=limit + 1,
+        after=_after_cursor(stage, after),
+    )
+    shown_since = closed_since if stage.kind != StageKind.OPEN else None
+    if len(cards) <= limit:
+        return MoreCards(stage, cards, None, shown_since)
+    cards = cards[:limit]
+    return MoreCards(stage, cards, card_cursor(stage, cards[-1]), shown_since)
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,28 +908,8 @@ def forecast_link(
     return params
 
 
-def forecast(user: User, filters: ForecastFilters) -> Forecast:
-    """The weighted forecast: one ``GROUP BY group, period, currency`` query (2 with stages).
-
-    - closed won: won deals by their close day;
-    - commit / best case (includes commit) / pipeline (every open deal not omitted): open deals
-      by expected close date, by forecast category;
-    - weighted: Σ amount x probability of those open deals.
-    Amounts in different currencies are separate rows, never added.
-    """
-    periods = filters.window()
-    first, last = periods[0][0], periods[-1][1]
-    queryset = visible_opportunities(user).filter(
-        Q(status=StageKind.WON, closed_on__gte=first, closed_on__lte=last)
-        | (
-            Q(
-                status=StageKind.OPEN,
-                expected_close_date__gte=first,
-                expected_close_date__lte=last,
-            )
-            & ~Q(forecast_category=ForecastCategory.OMITTED)
-        )
-    )
+def _forecast_narrowed(queryset: QuerySet[Any], filters: ForecastFilters) -> QuerySet[Any]:
+    """Deals or totals-table rows narrowed by the forecast's filters (the same field names)."""
     if filters.pipeline:
         queryset = queryset.filter(pipeline_id=filters.pipeline)
     if filters.owner:
@@ -628,62 +920,161 @@ def forecast(user: User, filters: ForecastFilters) -> Forecast:
         queryset = queryset.filter(type__in=filters.type)
     if filters.currency:
         queryset = queryset.filter(currency=filters.currency.upper())
-    day = Case(
-        When(status=StageKind.WON, then=F("closed_on")),
-        default=F("expected_close_date"),
-        output_field=DateField(),
-    )
-    trunc = TruncQuarter if filters.period == "quarter" else TruncMonth
-    key_field, label_field = _GROUP_FIELDS[filters.group]
+    return queryset
+
+
+_FORECAST_SUMS: tuple[str, ...] = (
+    "won",
+    "won_count",
+    "commit",
+    "commit_count",
+    "best_case",
+    "best_case_count",
+    "pipeline",
+    "pipeline_count",
+    "weighted",
+)
+
+
+def _forecast_sums(amount: Any, count: Any, weighted: Any) -> dict[str, Any]:
+    """The forecast's sums (in ``_FORECAST_SUMS`` order) over deals or totals-table rows."""
     is_open = Q(status=StageKind.OPEN)
     commit = is_open & Q(forecast_category=ForecastCategory.COMMIT)
     best = is_open & Q(forecast_category__in=[ForecastCategory.COMMIT, ForecastCategory.BEST_CASE])
     won = Q(status=StageKind.WON)
-    rows = (
-        queryset.annotate(period_start=trunc(day, output_field=DateField()))
-        .values(key_field, label_field, "period_start", "currency")
-        .annotate(
-            won=Sum(_CENTS, filter=won),
-            won_count=Count("pk", filter=won),
-            commit=Sum(_CENTS, filter=commit),
-            commit_count=Count("pk", filter=commit),
-            best_case=Sum(_CENTS, filter=best),
-            best_case_count=Count("pk", filter=best),
-            pipeline=Sum(_CENTS, filter=is_open),
-            pipeline_count=Count("pk", filter=is_open),
-            weighted=Sum(_CENTS * F("probability"), filter=is_open),
+    return {
+        "won": Sum(amount, filter=won),
+        "won_count": count(won),
+        "commit": Sum(amount, filter=commit),
+        "commit_count": count(commit),
+        "best_case": Sum(amount, filter=best),
+        "best_case_count": count(best),
+        "pipeline": Sum(amount, filter=is_open),
+        "pipeline_count": count(is_open),
+        "weighted": Sum(weighted, filter=is_open),
+    }
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+def forecast(user: User, filters: ForecastFilters) -> Forecast:
+    """The weighted forecast per group, period and currency (1 query; 2 for scoped people).
+
+    - closed won: won deals by their close day;
+    - commit / best case (includes commit) / pipeline (every open deal not omitted): open deals
+      by expected close date, by forecast category;
+    - weighted: Σ amount x probability of those open deals.
+    Amounts in different currencies are separate rows, never added.
+
+    Periods are whole months, so the figures come from the totals table (``OpportunityRollup``,
+    months summed into quarters in SQL); for people whose view is scoped, its rows of the owners
+    in their scope plus (``UNION ALL``) the deals they see only through an account they see.
+    Sums stay integer cents until each cell is rounded once.
+    """
+    periods = filters.window()
+    first, last = periods[0][0], periods[-1][1]
+    visibility = deal_visibility(user)
+    trunc = TruncQuarter if filters.period == "quarter" else TruncMonth
+    key_field, label_field = _GROUP_FIELDS[filters.group]
+    columns = (key_field, label_field, "period_start", "currency")
+    parts: list[QuerySet[Any]] = []
+    if visibility is None or not visibility.sees_nothing:
+        table = _forecast_narrowed(
+            OpportunityRollup.objects.filter(
+                Q(status=StageKind.WON)
+                | (Q(status=StageKind.OPEN) & ~Q(forecast_category=ForecastCategory.OMITTED)),
+                month__gte=first,
+                month__lte=last.replace(day=1),
+            ),
+            filters,
         )
-        .order_by()
-    )
-    table: dict[tuple[int | None, str], ForecastRow] = {}
+        if visibility is not None:
+            table = table.filter(owner_id__in=visibility.owners)
+        parts.append(
+            table.annotate(period_start=trunc("month", output_field=DateField()))
+            .values(*columns)
+            .annotate(
+                **_forecast_sums("amount_cents", lambda q: Sum("deals", filter=q), "weighted")
+            )
+            .order_by()
+        )
+        others = visibility.through_accounts() if visibility is not None else None
+        if others is not None:
+            deals = _forecast_narrowed(
+                Opportunity.objects.alive().filter(
+                    others,
+                    Q(status=StageKind.WON, closed_on__gte=first, closed_on__lte=last)
+                    | (
+                        Q(
+                            status=StageKind.OPEN,
+                            expected_close_date__gte=first,
+                            expected_close_date__lte=last,
+                        )
+                        & ~Q(forecast_category=ForecastCategory.OMITTED)
+                    ),
+                ),
+                filters,
+            )
+            day = Case(
+                When(status=StageKind.WON, then=F("closed_on")),
+                default=F("expected_close_date"),
+                output_field=DateField(),
+            )
+            parts.append(
+                deals.annotate(period_start=trunc(day, output_field=DateField()))
+                .values(*columns)
+                .annotate(
+                    **_forecast_sums(
+                        _CENTS, lambda q: Count("pk", filter=q), _CENTS * F("probability")
+                    )
+                )
+                .order_by()
+            )
+    sums: dict[tuple[Any, str, dt.date, str], list[int]] = {}
+    if parts:
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        for row in rows:
+            period_start = _as_date(row["period_start"])
+            if filters.period == "quarter":
+                period_start = period_start.replace(month=(period_start.month - 1) // 3 * 3 + 1)
+            group = (row[key_field], row[label_field] or "", period_start, row["currency"])
+            found = sums.setdefault(group, [0] * len(_FORECAST_SUMS))
+            for index, name in enumerate(_FORECAST_SUMS):
+                found[index] += int(row[name] or 0)
+    table_rows: dict[tuple[int | None, str], ForecastRow] = {}
     totals: dict[str, ForecastRow] = {}
-    for row in rows:
-        currency = row["currency"]
-        period_start = row["period_start"]
-        if isinstance(period_start, dt.datetime):
-            period_start = period_start.date()
+    for (key, label, period_start, currency), values in sums.items():
+        figures = dict(zip(_FORECAST_SUMS, values, strict=True))
+        if not figures["won_count"] and not figures["pipeline_count"]:
+            continue  # buckets emptied by later writes
         cell = ForecastCell(
-            won=cents(row["won"], currency),
-            commit=cents(row["commit"], currency),
-            best_case=cents(row["best_case"], currency),
-            pipeline=cents(row["pipeline"], currency),
-            weighted=_weighted(row["weighted"], currency),
-            won_count=row["won_count"],
-            commit_count=row["commit_count"],
-            best_case_count=row["best_case_count"],
-            pipeline_count=row["pipeline_count"],
+            won=cents(figures["won"], currency),
+            commit=cents(figures["commit"], currency),
+            best_case=cents(figures["best_case"], currency),
+            pipeline=cents(figures["pipeline"], currency),
+            weighted=_weighted(figures["weighted"], currency),
+            won_count=figures["won_count"],
+            commit_count=figures["commit_count"],
+            best_case_count=figures["best_case_count"],
+            pipeline_count=figures["pipeline_count"],
         )
-        key = row[key_field]
-        forecast_row = table.setdefault(
-            (key, currency),
-            ForecastRow(key=key, label=row[label_field] or "", currency=currency),
+        forecast_row = table_rows.setdefault(
+            (key, currency), ForecastRow(key=key, label=label, currency=currency)
         )
         forecast_row.cells.setdefault(period_start, ForecastCell()).add(cell)
         forecast_row.total.add(cell)
         total_row = totals.setdefault(currency, ForecastRow(key=None, label="", currency=currency))
         total_row.cells.setdefault(period_start, ForecastCell()).add(cell)
         total_row.total.add(cell)
-    ordered = sorted(table.values(), key=lambda r: (r.currency, r.label.casefold(), r.key or 0))
+    ordered = sorted(
+        table_rows.values(), key=lambda r: (r.currency, r.label.casefold(), r.key or 0)
+    )
     return Forecast(
         filters=filters,
         periods=periods,

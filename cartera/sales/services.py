@@ -7,6 +7,9 @@ configured by administrators and directors only.
 A move (``move_opportunity``) is the one place where a deal changes stage: it copies the stage's
 kind into ``status``, its probability and forecast category, sets or clears ``closed_on`` and
 the loss reason, restarts ``stage_entered_at`` and writes a ``StageChange`` row.
+
+Every write of a deal keeps the deal totals table exact in its transaction
+(``rollups.tracking``): the board's and the forecast's figures are read from it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from cartera.core.services import apply_changes, claim_version, validate
 from cartera.users.access import can_assign_owner
 from cartera.users.models import Role, User
 
+from . import rollups
 from .models import (
     ContactRole,
     ForecastCategory,
@@ -393,8 +397,9 @@ def create_opportunity(*, actor: User, data: Mapping[str, Any]) -> Opportunity:
         opportunity.forecast_category = forecast_category
     _round_amount(opportunity)
     validate(opportunity)
-    with audited(actor):
+    with audited(actor), rollups.tracking() as deals:
         opportunity.save()
+        deals.add(opportunity.pk)
         StageChange.objects.create(
             opportunity=opportunity,
             from_stage=None,
@@ -460,7 +465,7 @@ def update_opportunity(
         _round_amount(opportunity)
     validate(opportunity)
     claim_deal_version(opportunity, expected_version)
-    with audited(actor):
+    with audited(actor), rollups.tracking(opportunity.pk):
         if changed:
             opportunity.save(update_fields=[*set(changed), "version"])
         if new_stage is not None:
@@ -516,7 +521,7 @@ def move_opportunity(
     )
     validate(opportunity)
     claim_deal_version(opportunity, expected_version)
-    with audited(actor):
+    with audited(actor), rollups.tracking(opportunity.pk):
         opportunity.save(update_fields=[*changed, "version"])
         StageChange.objects.create(
             opportunity=opportunity,
@@ -536,7 +541,7 @@ def trash_opportunity(
     ensure_can_write_opportunity(actor, opportunity)
     claim_deal_version(opportunity, expected_version)
     opportunity.deleted_at = timezone.now()
-    with audited(actor):
+    with audited(actor), rollups.tracking(opportunity.pk):
         opportunity.save(update_fields=["deleted_at", "version"])
     return opportunity
 
@@ -549,7 +554,7 @@ def restore_opportunity(*, actor: User, opportunity: Opportunity) -> Opportunity
         raise NotFound()
     claim_version(opportunity, None)
     opportunity.deleted_at = None
-    with audited(actor):
+    with audited(actor), rollups.tracking(opportunity.pk):
         opportunity.save(update_fields=["deleted_at", "version"])
     return opportunity
 
@@ -665,7 +670,8 @@ def _recompute_amount(opportunity: Opportunity) -> None:
     total = sum((line_total(line, opportunity.currency) for line in lines), Decimal("0"))
     if total != opportunity.amount:
         opportunity.amount = total
-        opportunity.save(update_fields=["amount"])
+        with rollups.tracking(opportunity.pk):
+            opportunity.save(update_fields=["amount"])
 
 
 @transaction.atomic
@@ -717,6 +723,27 @@ def remove_opportunity_line(*, actor: User, line: OpportunityLine) -> None:
     with audited(actor):
         line.delete()
         _recompute_amount(opportunity)
+
+
+@transaction.atomic
+def replace_opportunity_lines(
+    *, actor: User, opportunity: Opportunity, lines: Iterable[Mapping[str, Any]]
+) -> list[OpportunityLine]:
+    """Replace all the deal's product lines at once (an accepted quote's lines); the amount
+    becomes the new lines' sum. Each removal and addition is audited."""
+    ensure_can_write_opportunity(actor, opportunity)
+    claim_version(opportunity, None)
+    created: list[OpportunityLine] = []
+    with audited(actor):
+        for old in OpportunityLine.objects.filter(opportunity=opportunity):
+            old.delete()
+        for position, data in enumerate(lines):
+            line = OpportunityLine(opportunity=opportunity, position=position)
+            _prepare_line(actor, opportunity, line, data)
+            line.save()
+            created.append(line)
+        _recompute_amount(opportunity)
+    return created
 
 
 # --------------------------------------------------------------------------------------------
@@ -834,10 +861,32 @@ def update_stage(*, actor: User, stage: Stage, changes: Mapping[str, Any]) -> St
 
 
 @transaction.atomic
-def reorder_stages(*, actor: User, pipeline: Pipeline, stage_ids: Iterable[int]) -> list[Stage]:
-    """Put the pipeline's stages in the order of ``stage_ids`` (every stage, once)."""
+def reorder_stages(
+    *,
+    actor: User,
+    pipeline: Pipeline,
+    stage_ids: Iterable[int],
+    expected_order: Iterable[int] | None = None,
+) -> list[Stage]:
+    """Put the pipeline's stages in the order of ``stage_ids`` (every stage, once).
+
+    ``expected_order`` is the order the caller last read (a page, a drag and drop): if the
+    stages were reordered, added or deleted since, nothing is saved (``Conflict``).
+    """
     ensure_can_configure(actor)
-    stages = {stage.pk: stage for stage in Stage.objects.filter(pipeline=pipeline)}
+    stages = {
+        stage.pk: stage
+        for stage in Stage.objects.select_for_update()
+        .filter(pipeline=pipeline)
+        .order_by("position", "pk")
+    }
+    if expected_order is not None and [_as_pk(pk) for pk in expected_order] != list(stages):
+        raise Conflict(
+            _(
+                "Someone else changed the stages of this pipeline since you loaded it. "
+                "Nothing was saved: reload the page and reorder them again."
+            )
+        )
     order = [_as_pk(pk) for pk in stage_ids]
     if sorted(pk for pk in order if pk) != sorted(stages) or len(order) != len(stages):
         raise InvalidInput(

@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.deal_list, name="list"),
     path("export/", views.deal_export, name="export"),
     path("new/", views.deal_create, name="create"),
+    path("trash/", views.deal_trash_list, name="trash_list"),
     path("board/", views.board, name="board"),
     path("board/<int:pipeline>/", views.board, name="pipeline_board"),
     path("forecast/", views.forecast, name="forecast"),
@@ -24,6 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<int:pk>/edit/", views.deal_edit, name="edit"),
     path("<int:pk>/move/", views.deal_move, name="move"),
     path("<int:pk>/trash/", views.deal_trash, name="trash"),
+    path("<int:pk>/restore/", views.deal_restore, name="restore"),
     path("<int:pk>/contacts/", views.deal_contact_add, name="contact_add"),
     path(
         "<int:pk>/contacts/<int:contact_pk>/remove/",

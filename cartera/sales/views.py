@@ -1,4 +1,4 @@
-"""Deal pages: list, export, create/edit, detail, board, forecast, pipeline settings.
+"""Deal pages: list, export, create/edit, detail, trash, board, forecast, pipeline settings.
 
 Views only parse input, call a selector or a service and render; the services decide.
 """
@@ -26,7 +26,7 @@ from cartera.core.views import add_domain_error, render_page_or_partial
 from cartera.users.access import assignable_users
 from cartera.users.models import Team, User
 
-from . import selectors, services
+from . import list_page, selectors, services
 from .exports import OPPORTUNITY_EXPORT
 from .filters import OpportunityFilters
 from .forms import (
@@ -108,7 +108,9 @@ def deal_list(request: HttpRequest) -> HttpResponse:
     status = 200
     try:
         filters = parse_filters(OpportunityFilters, request.GET)
-        page = selectors.opportunity_list(user, filters, cursor=request.GET.get("cursor") or None)
+        page = list_page.opportunity_list_page(
+            user, filters, cursor=request.GET.get("cursor") or None
+        )
     except InvalidInput as error:
         filters, page, status = OpportunityFilters.model_validate({}), None, error.status
         context["filter_errors"] = error.field_errors
@@ -366,6 +368,42 @@ def deal_trash(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("sales:list")
 
 
+@require_GET
+@login_required
+def deal_trash_list(request: HttpRequest) -> HttpResponse:
+    """Deals in the trash the user can see, most recently trashed first, with Restore."""
+    user = _user(request)
+    status = 200
+    context: dict[str, Any] = {"nav": "deals", "can_write": user.can_write}
+    try:
+        filters = parse_filters(OpportunityFilters, request.GET, ignore={"sort"})
+        page = selectors.trashed_opportunity_list(
+            user, filters, cursor=request.GET.get("cursor") or None
+        )
+    except InvalidInput as error:
+        filters, page, status = OpportunityFilters.model_validate({}), None, error.status
+        context["filter_errors"] = error.field_errors
+    context.update(filters=filters, page=page)
+    return render_page_or_partial(
+        request, "sales/trash.html", "sales/partials/trash_results.html", context, status
+    )
+
+
+@require_POST
+@login_required
+def deal_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bring a deal back from the trash, then show it."""
+    user = _user(request)
+    deal = selectors.get_opportunity_for_user(user, pk, write=True, trashed=True)
+    try:
+        services.restore_opportunity(actor=user, opportunity=deal)
+    except DomainError as error:
+        messages.error(request, _error_text(error))
+        return redirect("sales:trash_list")
+    messages.success(request, _("Deal “%(name)s” restored.") % {"name": deal})
+    return redirect("sales:detail", pk=deal.pk)
+
+
 @require_POST
 @login_required
 def deal_contact_add(request: HttpRequest, pk: int) -> HttpResponse:
@@ -437,10 +475,44 @@ def deal_line_remove(request: HttpRequest, pk: int, line_pk: int) -> HttpRespons
 # --- board -------------------------------------------------------------------------------------
 
 
+#: The board's own parameters (not deal filters): columns to rebuild, "Show more" position.
+BOARD_OWN_PARAMS = ("stages", "more", "after", "shown", "total")
+
+
+def _count_param(request: HttpRequest, name: str) -> int:
+    value = request.GET.get(name, "")
+    return min(int(value), 10**9) if value.isdigit() else 0
+
+
+def _board_more(
+    request: HttpRequest,
+    pipeline: Pipeline,
+    filters: OpportunityFilters,
+    stage_id: int,
+    filter_query: str,
+) -> HttpResponse:
+    """A column's next cards ("Show more", htmx) and its footer, swapped out of band."""
+    try:
+        more = selectors.board_more(
+            _user(request), pipeline, filters, stage_id, request.GET.get("after", "")
+        )
+    except InvalidInput as error:
+        return HttpResponse(" ".join(error.field_errors.get("after", [])), status=error.status)
+    context = {
+        "more": more,
+        "stage": more.stage,
+        "shown": _count_param(request, "shown") + len(more.cards),
+        "total": _count_param(request, "total"),
+        "filter_query": filter_query,
+    }
+    return render(request, "sales/partials/board_more.html", context)
+
+
 @require_GET
 @login_required
 def board(request: HttpRequest, pipeline: int | None = None) -> HttpResponse:
-    """A pipeline's kanban board; htmx (``?stages=``) gets only those columns."""
+    """A pipeline's kanban board; htmx gets only some columns (``?stages=``) or a column's
+    next cards (``?more=<stage>&after=<position>``)."""
     user = _user(request)
     chosen: Pipeline = (
         selectors.get_pipeline(pipeline)
@@ -450,15 +522,25 @@ def board(request: HttpRequest, pipeline: int | None = None) -> HttpResponse:
     context: dict[str, Any] = {"nav": "board", "pipeline": chosen}
     status = 200
     try:
-        filters = parse_filters(OpportunityFilters, request.GET, ignore={"stages"})
+        filters = parse_filters(OpportunityFilters, request.GET, ignore=set(BOARD_OWN_PARAMS))
     except InvalidInput as error:
         filters, status = OpportunityFilters.model_validate({}), error.status
         context["filter_errors"] = error.field_errors
-    stage_ids = [int(s) for s in request.GET.get("stages", "").split(",") if s.isdigit()] or None
-    result = selectors.board(user, chosen, filters, stage_ids=stage_ids)
     query = request.GET.copy()
-    for key in ("stages",):
+    for key in BOARD_OWN_PARAMS:
         query.pop(key, None)
+    more = request.GET.get("more", "")
+    if more.isdigit() and request.htmx:  # type: ignore[attr-defined]
+        return _board_more(request, chosen, filters, int(more), query.urlencode())
+    stage_ids = [int(s) for s in request.GET.get("stages", "").split(",") if s.isdigit()] or None
+    result = selectors.board(
+        user,
+        chosen,
+        filters,
+        per_column=selectors.BOARD_PAGE_CARDS,
+        stage_ids=stage_ids,
+        card_fields=selectors.BOARD_CARD_FIELDS,
+    )
     context.update(
         board=result,
         filters=filters,

@@ -46,6 +46,8 @@
         if (current) {
           const adopted = document.importNode(column, true);
           current.replaceWith(adopted);
+          // The column's "Show more" button is htmx: let htmx see the new one.
+          if (window.htmx) window.htmx.process(adopted);
           bind(adopted);
         }
       });
