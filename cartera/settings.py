@@ -310,6 +310,8 @@ RATELIMIT_USE_CACHE = "shared"
 
 # Where people reach this Cartera: links in emails and public quote links start with it.
 CARTERA_BASE_URL = os.environ.get("CARTERA_BASE_URL", "http://127.0.0.1:8000")
+# Your organisation's name: quote emails, PDFs and public quote pages say who the quote is from.
+CARTERA_COMPANY_NAME = os.environ.get("CARTERA_COMPANY_NAME", "Cartera")
 # Currency of new deals, price lists and quotes unless one is chosen (ISO 4217).
 CARTERA_CURRENCY = os.environ.get("CARTERA_CURRENCY", "EUR")
 

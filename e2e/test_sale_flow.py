@@ -342,7 +342,7 @@ def test_a_lead_from_the_web_form_becomes_a_won_deal_in_the_forecast_and_reports
         has_text=f"Olga Owner asks you to approve quote {quote.number} v1"
     )
     expect(request_item).to_contain_text(
-        f"Discount 20.00% on Robótica Norte fleet tracking (total {TOTAL:.2f} EUR)."
+        f"Discount 20.00% on Robótica Norte fleet tracking (total {euros(TOTAL)})."
     )
     request_item.get_by_role("button", name="Open").click()
     expect(manager).to_have_url(re.compile(rf"{quote_path}$"))
@@ -394,9 +394,13 @@ def test_a_lead_from_the_web_form_becomes_a_won_deal_in_the_forecast_and_reports
     figures = page.locator("main dl").first
     expect(figures).to_contain_text(euros(NET))
     expect(figures).to_contain_text(formats.date_format(today, "DATE_FORMAT"))
+    expect(figures).to_contain_text("Amount (before tax)")
     quotes_card = page.locator("#quotes")
     expect(quotes_card).to_contain_text("Accepted")
-    expect(quotes_card).to_contain_text(euros(TOTAL))
+    expect(quotes_card).to_contain_text(f"Total incl. tax {euros(TOTAL)}")
+    # quote sync: the accepted quote's line is now the deal's product
+    expect(page.locator("main")).not_to_contain_text("No products on this deal yet")
+    expect(page.locator("main")).to_contain_text("Fleet tracker")
     shot(page, "deal-won")
     deal.refresh_from_db()
     assert (deal.status, deal.amount, deal.closed_on) == (StageKind.WON, NET, today)
@@ -432,3 +436,11 @@ def test_a_lead_from_the_web_form_becomes_a_won_deal_in_the_forecast_and_reports
         ["Olga Owner", "EUR", "1", euros(NET), euros(NET)]
     )
     shot(page, "report-deal-size")
+
+    # The accepted quote's line is the deal's product: revenue per product names it.
+    page.goto("/reports/revenue-by-product/")
+    report = page.locator("#report-table")
+    expect(report.locator("tbody tr")).to_have_count(1)
+    expect(report.locator("tbody tr td")).to_have_text(["Fleet tracker", "EUR", "1", euros(NET)])
+    expect(page.locator("#filters-hint")).to_be_visible()
+    shot(page, "report-revenue-by-product")

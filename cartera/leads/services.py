@@ -822,10 +822,11 @@ def convert_lead(
 
 
 def _link_deal_contact(actor: User, opportunity: Any, contact: Any) -> None:
-    """Put the lead's person on the new deal."""
+    """Put the lead's person on the new deal as its decision maker: the person who asked is the
+    one the rep deals with (the role can be changed on the deal)."""
     from cartera.sales.models import ContactRole
     from cartera.sales.services import set_opportunity_contact
 
     set_opportunity_contact(
-        actor=actor, opportunity=opportunity, contact=contact, role=ContactRole.OTHER
+        actor=actor, opportunity=opportunity, contact=contact, role=ContactRole.DECISION_MAKER
     )

@@ -43,6 +43,7 @@ from cartera.core.audit import audited
 from cartera.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from cartera.core.money import round_money
 from cartera.core.services import apply_changes, claim_version, validate
+from cartera.core.templatetags.cartera import money
 from cartera.users.models import Role, User
 
 from .models import (
@@ -556,12 +557,11 @@ def request_approval(
                     % {"person": actor, "number": quote}
                 ),
                 lambda: (
-                    _("Discount %(discount)s%% on %(deal)s (total %(total)s %(currency)s).")
+                    _("Discount %(discount)s%% on %(deal)s (total %(total)s).")
                     % {
                         "discount": totals.effective_discount,
                         "deal": quote.opportunity,
-                        "total": quote.total,
-                        "currency": quote.currency,
+                        "total": money(quote.total, quote.currency),
                     }
                 ),
                 quote,
@@ -817,9 +817,62 @@ def respond_to_quote(
     return response
 
 
+def deal_lines(quote: Quote) -> list[dict[str, Any]]:
+    """The accepted quote's lines as the deal's product lines ("quote sync").
+
+    Each deal line is worth the quote line's net less its share of the quote discount, so the
+    lines add up exactly to the quote before tax. A deal line stores quantity, unit price and a
+    discount % (two decimals), so that share is expressed as: the combined discount % when it
+    gives the exact value; else the quantity at the exact unit price (value / quantity); else
+    (rare) one unit at the line's value, the description keeping "quantity x unit price"."""
+    currency = quote.currency
+    names = dict(
+        Product.objects.filter(
+            pk__in=[line.product_id for line in quote.lines.all() if line.product_id],
+            is_active=True,
+        ).values_list("pk", "name")
+    )
+    rows: list[dict[str, Any]] = []
+    for line in quote.lines.all().order_by("position", "id"):
+        value = line.net_amount - line.allocated_discount
+        gross = line.quantity * line.unit_price
+        product = line.product_id if line.product_id in names else None
+        row: dict[str, Any] = {
+            "product": product,
+            # a description that only repeats the product's name is not repeated on the deal
+            "description": ""
+            if product and line.description == names[product]
+            else line.description[:300],
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount_percent": line.discount_percent,
+        }
+        if round_money(gross * (HUNDRED - line.discount_percent) / HUNDRED, currency) != value:
+            percent = (
+                ((gross - value) * HUNDRED / gross).quantize(Decimal("0.01")) if gross else ZERO
+            )
+            unit = (value / line.quantity) if line.quantity else value
+            if gross and round_money(gross * (HUNDRED - percent) / HUNDRED, currency) == value:
+                row["discount_percent"] = percent
+            elif line.quantity and round_money(unit, currency) * line.quantity == value:
+                row.update(unit_price=round_money(unit, currency), discount_percent=ZERO)
+            else:
+                row.update(
+                    quantity=Decimal(1),
+                    unit_price=value,
+                    discount_percent=ZERO,
+                    description=(
+                        f"{line.description} ({line.quantity.normalize():f} x {line.unit_price})"
+                    )[:300],
+                )
+        rows.append(row)
+    return rows
+
+
 def _win_deal(quote: Quote) -> None:
     """Move the quote's deal to the won stage of its pipeline, as the quote's owner; the deal is
-    then worth what the client accepted: the quote's value before tax (subtotal - discount)."""
+    then worth what the client accepted: the quote's value before tax (subtotal - discount), and
+    its product lines become the quote's (``deal_lines``), in the same transaction."""
     from cartera.sales import services as sales
     from cartera.sales.models import Opportunity, StageKind
 
@@ -837,6 +890,10 @@ def _win_deal(quote: Quote) -> None:
                 changes=changes,
                 expected_version=opportunity.version,
             )
+            if quote.currency == opportunity.currency:
+                sales.replace_opportunity_lines(
+                    actor=quote.owner, opportunity=opportunity, lines=deal_lines(quote)
+                )
     except DomainError as error:  # the acceptance stands; the owner moves the deal by hand
         logger.warning("quote %s accepted but deal %s not won: %s", quote.pk, opportunity.pk, error)
 

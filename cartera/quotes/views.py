@@ -11,8 +11,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit  # type: ignore[import-untyped]
@@ -29,7 +31,7 @@ from cartera.users.models import User
 from . import services
 from .filters import QuoteFilters
 from .forms import QuoteForm, QuoteSettingsForm, SendForm
-from .models import QuoteStatus
+from .models import Quote, QuoteLine, QuoteStatus
 from .pdf import render_quote_pdf
 from .selectors import (
     get_quote_for_user,
@@ -156,6 +158,7 @@ def _builder(request: HttpRequest, pk: int, error: DomainError | None = None) ->
     if error is not None:
         status = 412 if isinstance(error, Conflict) else error.status
         extra["builder_error"] = error
+        extra["builder_error_lines"] = error_lines(error)
     context = _detail_context(_user(request), pk, **extra)
     if request.htmx:  # type: ignore[attr-defined]
         # htmx swaps only 2xx by default; errors are shown in the builder, so answer 200.
@@ -169,11 +172,29 @@ def _builder(request: HttpRequest, pk: int, error: DomainError | None = None) ->
     )
 
 
-def _error_text(error: DomainError) -> str:
-    parts = [error.message] if not error.field_errors else []
+def _field_label(field: str) -> str:
+    """The translated label of a quote or line field named in an error ("" if none)."""
+    for model in (QuoteLine, Quote):
+        try:
+            return str(capfirst(getattr(model._meta.get_field(field), "verbose_name", field)))
+        except FieldDoesNotExist:
+            continue
+    return ""
+
+
+def error_lines(error: DomainError) -> list[str]:
+    """The error's messages, each field's under its translated label, never its raw name."""
+    if not error.field_errors:
+        return [str(error.message)]
+    lines: list[str] = []
     for field, texts in error.field_errors.items():
-        parts.extend(f"{field}: {text}" for text in texts)
-    return " ".join(parts)
+        label = _field_label(field)
+        lines.extend(f"{label}: {text}" if label else str(text) for text in texts)
+    return lines
+
+
+def _error_text(error: DomainError) -> str:
+    return " ".join(error_lines(error))
 
 
 def _line_data(request: HttpRequest) -> dict[str, Any]:
@@ -480,6 +501,7 @@ def public_quote(request: HttpRequest, token: str) -> HttpResponse:
                 "quote": quote,
                 "lines": public_quote_lines(quote),
                 "token": token,
+                "company": settings.CARTERA_COMPANY_NAME,
                 "errors": errors,
                 "answer": getattr(quote, "response", None)
                 if quote.status in {QuoteStatus.ACCEPTED, QuoteStatus.DECLINED}

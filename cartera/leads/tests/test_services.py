@@ -344,7 +344,9 @@ def test_convert_creates_account_contact_and_opportunity(book: Book, lead: Lead)
     deal = lead.converted_opportunity
     assert deal is not None and deal.account == account and deal.amount == Decimal("1200.50")
     assert deal.name == "Acme Robotics" and deal.owner == book.owner
-    assert OpportunityContact.objects.filter(opportunity=deal, contact=contact).exists()
+    # the person who asked is the deal's decision maker, not "Other"
+    link = OpportunityContact.objects.get(opportunity=deal, contact=contact)
+    assert link.role == "decision_maker"
 
 
 def test_conversion_reuses_matching_account_and_contact(book: Book, lead: Lead) -> None:
