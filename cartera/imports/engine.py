@@ -400,6 +400,8 @@ class Importer:
         else:
             self.second_pass()
             self.finish(seen, time.monotonic() - began)
+            # Searches read the new rows from the full-text/trigram indexes, not a pending list.
+            bulk.settle_search_indexes(self.model)
 
     def converted_batches(
         self, table: Table, start_after: int, max_rows: int | None

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from auditlog.models import LogEntry
+from django.db import connection
 from phonenumber_field.phonenumber import PhoneNumber
 
 from cartera.accounts.models import Account
@@ -188,3 +189,27 @@ def reference_normalize(value: str) -> str:
 def test_normalize_keeps_its_results(text: str) -> None:
     assert normalize(text) == reference_normalize(text)
     assert mp.fast_normalize(text) == reference_normalize(text)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN pending lists: PostgreSQL")
+def test_an_import_leaves_no_pending_search_index_entries(book: Book, uploads: Path) -> None:
+    """New rows go into the GIN indexes' pending lists (searches scan them in full until a
+    vacuum); the import merges them when it finishes, so searches are fast at once."""
+
+    def pending_pages() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(gin_clean_pending_list(i.indexrelid)), 0) FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam"
+                " WHERE am.amname = 'gin' AND i.indrelid = 'accounts_account'::regclass"
+            )
+            return int(cursor.fetchone()[0])
+
+    pending_pages()  # whatever the book's own accounts left
+    Account.objects.create(name="Pending SL", owner=book.owner)
+    assert pending_pages() > 0  # a plain insert leaves its entries pending
+
+    job = run_import(book.owner, accounts_file(30))
+
+    assert job.status == ImportStatus.DONE
+    assert pending_pages() == 0
