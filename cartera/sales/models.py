@@ -399,6 +399,12 @@ class Opportunity(SoftDeleteModel):
                 name="opp_owner_idx",
                 condition=Q(deleted_at=None),
             ),
+            # The trash page: most recently trashed first (TRASH_ORDERING), trashed deals only.
+            models.Index(
+                fields=["-deleted_at", "-id"],
+                name="opp_trash_idx",
+                condition=~Q(deleted_at=None),
+            ),
             # Forecast: open deals by expected close month.
             models.Index(
                 fields=["status", "expected_close_date"],
