@@ -12,8 +12,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("createadmin [--email E]", "create the first administrator"),
     ("token create|list|revoke", "manage a person's REST API tokens"),
     (
-        "import accounts|contacts|interactions FILE",
-        "import a CSV or XLSX file (upsert, dry run, error report)",
+        "import KIND FILE",
+        "import CSV or XLSX: accounts, contacts, interactions, users, products, opportunities, "
+        "leads",
     ),
     (
         "export accounts|contacts|interactions",
@@ -21,6 +22,10 @@ COMMANDS: list[tuple[str, str]] = [
     ),
     ("worker [--batch]", "run queued background tasks and enqueue scheduled jobs when due"),
     ("schedule [--run NAME|--due]", "list the scheduled jobs, or enqueue one now or those due"),
+    (
+        "rebuild_rollups [--check]",
+        "recompute (or check) the deal totals the board and forecast read",
+    ),
     ("info", "show version, data directory, database, queue and email settings"),
 ]
 

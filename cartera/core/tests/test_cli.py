@@ -43,6 +43,7 @@ def test_help_lists_every_cartera_command(capsys: Any, args: list[str]) -> None:
         "export",
         "worker",
         "schedule",
+        "rebuild_rollups",
         "info",
     ]
     assert "Every Django management command works too" in out
@@ -57,6 +58,7 @@ def test_help_lists_every_cartera_command(capsys: Any, args: list[str]) -> None:
         ("worker", "--batch"),
         ("worker", "--no-schedule"),
         ("schedule", "--run"),
+        ("rebuild_rollups", "--check"),
         ("info", "--help"),
     ],
 )
