@@ -177,7 +177,7 @@ def account_autocomplete(request: HttpRequest) -> HttpResponse:
     if query.strip():
         queryset = AccountFilters.model_validate({"q": query}).apply(visible_accounts(user))
         exclude = request.GET.get("exclude", "")
-        if exclude.isdigit():
+        if exclude.isascii() and exclude.isdigit():
             queryset = queryset.exclude(pk=int(exclude))
         accounts = list(queryset.only("pk", "name", "city").order_by("name_key", "pk")[:10])
     return render_page_or_partial(

@@ -83,6 +83,8 @@ FORM_FIELDS = frozenset(
     {"name", "slug", "team", "is_active", "title", "thank_you_text", "language"}
 )
 SCORING_FIELDS = frozenset({"kind", "value", "threshold", "points", "is_active"})
+#: What the score column (a 32-bit integer) holds; a sum of points beyond stops there.
+SCORE_MIN, SCORE_MAX = -2_147_483_648, 2_147_483_647
 ACTIVITY_FIELDS = frozenset({"kind", "occurred_at", "subject", "notes"})
 
 #: Roles that configure web forms, assignment and scoring rules.
@@ -156,6 +158,15 @@ def rule_reason(rule: ScoringRule) -> str:
     return _("Activity in the last %(days)d days") % {"days": rule.threshold}
 
 
+def _days_before(now: dt.datetime, days: int) -> dt.datetime:
+    """``now`` less ``days``; the earliest datetime when that is before any date (so a rule
+    "activity in the last 2,147,483,647 days" counts every activity instead of failing)."""
+    try:
+        return now - dt.timedelta(days=days)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def compute_score(
     lead: Lead,
     rules: list[ScoringRule],
@@ -177,13 +188,14 @@ def compute_score(
         elif rule.kind == ScoringKind.ACTIVITY_COUNT:
             hit = activity_count >= rule.threshold
         else:
-            hit = last_activity_at is not None and last_activity_at >= now - dt.timedelta(
-                days=rule.threshold
+            hit = last_activity_at is not None and last_activity_at >= _days_before(
+                now, rule.threshold
             )
         if hit:
             total += rule.points
             reasons.append({"points": rule.points, "rule": rule.pk, "kind": rule.kind})
-    return total, reasons
+    # Each rule may give up to the score column's bounds: their sum stops there (saturates).
+    return max(SCORE_MIN, min(total, SCORE_MAX)), reasons
 
 
 def describe_reasons(reasons: list[dict[str, Any]]) -> list[str]:

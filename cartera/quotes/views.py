@@ -204,7 +204,7 @@ def _line_data(request: HttpRequest) -> dict[str, Any]:
             data[name] = request.POST[name]
     product = request.POST.get("product", "")
     if product:
-        data["product"] = int(product) if product.isdigit() else -1
+        data["product"] = int(product) if product.isascii() and product.isdigit() else -1
         if not data.get("unit_price"):
             data.pop("unit_price", None)
         for name in ("description", "unit", "tax_rate"):
