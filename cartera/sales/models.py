@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Self
 
 from django.conf import settings
@@ -162,15 +163,36 @@ class InArray(Func):
     output_field = BooleanField()
 
 
+class IdList(list[int]):
+    """Ids read from the database, with their PostgreSQL array literal written once.
+
+    A request that uses the same ids in several queries (the board: totals and six columns)
+    writes ``'{1,2,…}'`` once instead of the driver quoting every element in every query.
+    """
+
+    @cached_property
+    def array_literal(self) -> str:
+        """``{1,2,3}``: the text form of a ``bigint[]``."""
+        return "{" + ",".join(map(str, map(int, self))) + "}"
+
+
+def array_literal(ids: list[int]) -> str:
+    """The text form of ``ids`` as a PostgreSQL ``bigint[]`` (cached on an ``IdList``)."""
+    if isinstance(ids, IdList):
+        return ids.array_literal
+    return "{" + ",".join(map(str, map(int, ids))) + "}"
+
+
 class IdArray(Value):
-    """A list of ids as one array parameter, handed to the driver as is.
+    """A list of ids as one array parameter: its text form, cast to ``bigint[]`` in the SQL.
 
     ``Value(ids, output_field=ArrayField(...))`` prepares every element through the field
-    (~35 ms per query for 6,000 ids); ids read from the database need nothing of that.
+    (~35 ms per query for 6,000 ids); the driver's own list dumper quotes every element in
+    Python (~5 ms per query for 14,000 ids); the text literal is one string parameter.
     """
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return "%s", [self.value]
+        return "%s", [array_literal(self.value)]
 
 
 class AnyOfArray(Func):
@@ -227,6 +249,23 @@ class DealVisibility:
             condition |= Q(account_id__in=self.accounts)
         return condition
 
+    def row_condition(self) -> Q:
+        """The deals they see, tested per deal against its account's owner (a join).
+
+        The same deals as ``condition()``. For reading the first few rows of an index (a board
+        column's cards) when they see many accounts: each deal's account is looked up by key
+        instead of building the hashed set of thousands of ids for every query (~1.5 ms against
+        ~5 ms per column for 14,000 accounts).
+        """
+        from cartera.accounts.models import AccountTeamMember
+
+        on_team = AccountTeamMember.objects.filter(user_id__in=self.owners).values("account_id")
+        return (
+            Q(owner_id__in=self.owners)
+            | Q(account__owner_id__in=self.owners)
+            | Q(account_id__in=on_team)
+        )
+
     def through_accounts(self) -> Q | None:
         """The deals they see only through the account: owned outside their scope."""
         if isinstance(self.accounts, list):
@@ -256,10 +295,27 @@ def deal_visibility(user: Any) -> DealVisibility | None:
     )
     postgresql = connection.vendor == "postgresql"
     limit = VISIBLE_ACCOUNTS_ARRAY_LIMIT if postgresql else VISIBLE_ACCOUNTS_LIMIT
-    account_ids = list(accounts[: limit + 1])
-    if len(account_ids) > limit:
+    # The same ids as ``accounts``, read as three index scans (``UNION ALL``): the alive
+    # accounts they own (index-only on ``account_owner_name_idx``), the trashed ones they own
+    # (``account_trash_idx``: a handful) and the account teams. ``owner IN … OR id IN (team)``
+    # is a scan of the whole table no index serves (~45 ms for 100,000 accounts, against
+    # ~10 ms). Duplicates (an owner also on the team) are dropped here; more than ``limit``
+    # rows, duplicates included, keeps the subquery.
+    owned = Account.objects.filter(owner_id__in=scope)
+    rows = list(
+        owned.filter(deleted_at=None)
+        .values_list("pk", flat=True)
+        .union(
+            owned.filter(deleted_at__isnull=False).values_list("pk", flat=True),
+            AccountTeamMember.objects.filter(user_id__in=scope).values_list(
+                "account_id", flat=True
+            ),
+            all=True,
+        )[: limit + 1]
+    )
+    if len(rows) > limit:
         return DealVisibility(owners=scope, accounts=accounts)
-    return DealVisibility(owners=scope, accounts=account_ids)
+    return DealVisibility(owners=scope, accounts=IdList(dict.fromkeys(rows)))
 
 
 class OpportunityQuerySet(SoftDeleteQuerySet):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -47,6 +46,7 @@ from .models import (
     Pipeline,
     StageKind,
 )
+from .templatetags.forecast_tags import ForecastLinks
 
 CONFLICT_MESSAGE = gettext_lazy(
     "Someone else changed this deal while you were editing it. Nothing was saved: "
@@ -481,7 +481,7 @@ BOARD_OWN_PARAMS = ("stages", "more", "after", "shown", "total")
 
 def _count_param(request: HttpRequest, name: str) -> int:
     value = request.GET.get(name, "")
-    return min(int(value), 10**9) if value.isdigit() else 0
+    return min(int(value), 10**9) if value.isascii() and value.isdigit() else 0
 
 
 def _board_more(
@@ -530,9 +530,11 @@ def board(request: HttpRequest, pipeline: int | None = None) -> HttpResponse:
     for key in BOARD_OWN_PARAMS:
         query.pop(key, None)
     more = request.GET.get("more", "")
-    if more.isdigit() and request.htmx:  # type: ignore[attr-defined]
+    if more.isascii() and more.isdigit() and request.htmx:  # type: ignore[attr-defined]
         return _board_more(request, chosen, filters, int(more), query.urlencode())
-    stage_ids = [int(s) for s in request.GET.get("stages", "").split(",") if s.isdigit()] or None
+    stage_ids = [
+        int(s) for s in request.GET.get("stages", "").split(",") if s.isascii() and s.isdigit()
+    ] or None
     result = selectors.board(
         user,
         chosen,
@@ -570,7 +572,6 @@ def forecast(request: HttpRequest) -> HttpResponse:
         filters, status = selectors.ForecastFilters.model_validate({}), error.status
         context["filter_errors"] = error.field_errors
     result = selectors.forecast(user, filters)
-    list_url = reverse("sales:list")
     columns = [
         ("won", _("Closed won")),
         ("commit", _("Commit")),
@@ -578,51 +579,12 @@ def forecast(request: HttpRequest) -> HttpResponse:
         ("pipeline", _("Pipeline")),
         ("weighted", _("Weighted")),
     ]
-
-    def link(column: str, row: Any, period: Any, currency: str) -> str:
-        params = result.link(column, row=row, period=period, currency=currency)
-        return f"{list_url}?{urlencode(params)}"
-
-    def cells(row: Any) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for period in result.periods:
-            cell = row.cells.get(period[0])
-            out.append(
-                {
-                    "period": period,
-                    "figures": [
-                        {
-                            "column": column,
-                            "value": getattr(cell, column) if cell else 0,
-                            "count": cell.count(column) if cell else 0,
-                            "url": link(column, row, period, row.currency),
-                        }
-                        for column, _label in columns
-                    ],
-                }
-            )
-        out.append(
-            {
-                "period": None,
-                "figures": [
-                    {
-                        "column": column,
-                        "value": getattr(row.total, column),
-                        "count": row.total.count(column),
-                        "url": link(column, row, None, row.currency),
-                    }
-                    for column, _label in columns
-                ],
-            }
-        )
-        return out
-
     context.update(
         forecast=result,
         filters=filters,
         columns=columns,
-        rows=[{"row": row, "cells": cells(row)} for row in result.rows],
-        totals=[{"row": row, "cells": cells(row)} for row in result.totals],
+        # The rows are written by ``{% forecast_rows %}`` (``forecast_tags``), links built once.
+        links=ForecastLinks(result, reverse("sales:list")),
         period_labels=[_period_label(start, filters.period) for start, _end in result.periods],
         previous_start=_shift(result.periods[0][0], filters, -1),
         next_start=_shift(result.periods[0][0], filters, 1),

@@ -17,7 +17,13 @@ from cartera.accounts.models import Account
 from cartera.core.testing import Book, client_for, fresh
 from cartera.sales import selectors, services
 from cartera.sales.filters import OpportunityFilters
-from cartera.sales.models import Opportunity, Pipeline, deal_visibility, in_ids
+from cartera.sales.models import (
+    Opportunity,
+    Pipeline,
+    array_literal,
+    deal_visibility,
+    in_ids,
+)
 from cartera.sales.templatetags.board_tags import board_cards
 
 #: The loop ``sales/partials/board_column.html`` had before the tag.
@@ -131,7 +137,9 @@ def test_visible_accounts_are_one_parameter_on_postgresql(book: Book, deal: Oppo
     query = Opportunity.objects.filter(in_ids("account_id", ids))
     sql, params = query.query.sql_with_params()
     if connection.vendor == "postgresql":
-        assert "unnest" in sql and len(params) == 1 and params[0] == ids
+        # One parameter: the array's text form (``{1,2,…}``), written once, cast in the SQL.
+        assert "unnest" in sql and len(params) == 1
+        assert params[0] == "{" + ",".join(map(str, ids)) + "}" == array_literal(ids)
     else:
         assert len(params) == len(ids)
     assert list(query) == [deal]
