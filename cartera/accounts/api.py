@@ -16,7 +16,7 @@ from cartera.core.api import (
     PageQuery,
     expected_version,
     not_modified,
-    page_out,
+    rendered_page,
     request_actor,
     with_etag,
 )
@@ -34,6 +34,7 @@ from .schemas import (
     AccountPatch,
     TeamMemberIn,
     TeamMemberOut,
+    account_out_item,
 )
 
 router = Router(tags=["accounts"])
@@ -41,14 +42,16 @@ router = Router(tags=["accounts"])
 
 @router.get("/accounts", response={200: PageOut[AccountOut], **READ_ERRORS})
 def list_accounts(
-    request: HttpRequest, filters: Query[AccountFilters], page: Query[PageQuery]
+    request: HttpRequest,
+    response: HttpResponse,
+    filters: Query[AccountFilters],
+    page: Query[PageQuery],
 ) -> Any:
     """Accounts the caller sees, filtered as on the account list (lists: repeat or comma-join)."""
-    return page_out(
-        selectors.account_list(
-            request_actor(request), filters, cursor=page.cursor, limit=page.limit
-        )
+    rows = selectors.account_list_rows(
+        request_actor(request), filters, cursor=page.cursor, limit=page.limit
     )
+    return rendered_page(request, response, rows, account_out_item)
 
 
 @router.get("/accounts/export", response=EXPORT_ERRORS, openapi_extra=EXPORT_OPENAPI)
@@ -73,14 +76,16 @@ def create_account(request: HttpRequest, response: HttpResponse, payload: Accoun
 
 @router.get("/accounts/trash", response={200: PageOut[AccountOut], **READ_ERRORS})
 def list_trashed_accounts(
-    request: HttpRequest, filters: Query[AccountFilters], page: Query[PageQuery]
+    request: HttpRequest,
+    response: HttpResponse,
+    filters: Query[AccountFilters],
+    page: Query[PageQuery],
 ) -> Any:
     """Accounts in the trash that the caller sees, filtered like the account list."""
-    return page_out(
-        selectors.account_list(
-            request_actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
-        )
+    rows = selectors.account_list_rows(
+        request_actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
     )
+    return rendered_page(request, response, rows, account_out_item)
 
 
 @router.get("/accounts/{pk}", response={200: AccountDetailOut, 304: None, **READ_ERRORS})

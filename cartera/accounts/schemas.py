@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
+from phonenumber_field.phonenumber import to_python
 from pydantic import Field, StringConstraints
 
 from cartera.core.api import Id, InputSchema
@@ -23,6 +25,15 @@ def e164(value: Any) -> str:
     if not value:
         return ""
     return str(value.as_e164) if getattr(value, "is_valid", lambda: False)() else str(value)
+
+
+@lru_cache(maxsize=20_000)
+def stored_phone_e164(text: str | None) -> str:
+    """``e164`` of a phone number from its stored text, parsed as the field would, once per number.
+
+    For lists read with ``values()``: parsing costs ~40 µs a number, 2 ms a page of 50.
+    """
+    return e164(to_python(text)) if text else ""
 
 
 class AccountRef(Schema):
@@ -82,6 +93,45 @@ class AccountOut(Schema):
     def resolve_tags(obj: Account) -> list[str]:
         """Names, from the prefetched tags."""
         return [tag.name for tag in obj.tags.all()]
+
+
+def account_out_item(row: dict[str, Any]) -> dict[str, Any]:
+    """What ``AccountOut`` makes of an ``account_list_rows`` row, built directly.
+
+    The API list renders these without validating each field again; a test keeps the two
+    byte-identical (field order included).
+    """
+    revenue = row["annual_revenue"]
+    parent_pk = row["parent_id"]
+    return {
+        "pk": row["pk"],
+        "name": row["name"],
+        "legal_name": row["legal_name"],
+        "tax_id": row["tax_id"],
+        "industry": row["industry"],
+        "size": row["size"],
+        "website": row["website"],
+        "phone": stored_phone_e164(row["phone_e164"]),
+        "email": row["email"],
+        "street": row["street"],
+        "city": row["city"],
+        "region": row["region"],
+        "postal_code": row["postal_code"],
+        "country": row["country"] or "",
+        "tier": row["tier"],
+        "is_key_account": row["is_key_account"],
+        "status": row["status"],
+        "annual_revenue": None if revenue is None else str(revenue),
+        "currency": row["currency"],
+        "description": row["description"],
+        "owner": {"pk": row["owner_id"], "full_name": row["owner__full_name"]},
+        "parent": None if parent_pk is None else {"pk": parent_pk, "name": row["parent__name"]},
+        "tags": row["tags"],
+        "version": row["version"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "deleted_at": row["deleted_at"],
+    }
 
 
 class TeamMemberOut(Schema):

@@ -114,6 +114,74 @@ def account_list_page(
     return page
 
 
+#: What ``account_list_rows`` reads: ``AccountOut``'s columns, the phone as its stored text.
+API_LIST_FIELDS = (
+    "pk",
+    "name",
+    "legal_name",
+    "tax_id",
+    "industry",
+    "size",
+    "website",
+    "phone_e164",
+    "email",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "tier",
+    "is_key_account",
+    "status",
+    "annual_revenue",
+    "currency",
+    "description",
+    "owner_id",
+    "owner__full_name",
+    "parent_id",
+    "parent__name",
+    "version",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+)
+
+
+def account_list_rows(
+    user: User,
+    filters: AccountFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+    trashed: bool = False,
+) -> Page[Row]:
+    """``account_list`` as ``values()`` dicts for the API list (2 queries; 1 when empty).
+
+    The same visible, filtered queryset and keyset page, but only ``API_LIST_FIELDS`` (plus the
+    ordering's keys), owner and parent joined, the phone as stored text (no parsing on load),
+    and ``tags``: the sorted tag names of the page's rows, from one query.
+    """
+    keys = tuple(f.lstrip("-") for f in filters.ordering if f.lstrip("-") not in API_LIST_FIELDS)
+    queryset = (
+        filters.apply(visible_accounts(user, trashed=trashed))
+        .annotate(phone_e164=phone_text("phone"))
+        .values(*API_LIST_FIELDS, *keys)
+    )
+    page = keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
+    if page.items:
+        names: dict[int, list[str]] = {}
+        links = (
+            Account.tags.through.objects.filter(account_id__in=[r["pk"] for r in page.items])
+            .order_by("tag__name")
+            .values_list("account_id", "tag__name")
+        )
+        for account_id, name in links:
+            names.setdefault(account_id, []).append(name)
+        for row in page.items:
+            row["tags"] = names.get(row["pk"], [])
+    return page
+
+
 def account_export_rows(user: User, filters: AccountFilters) -> Iterator[Row]:
     """Every account matching ``filters`` that ``user`` sees, in list order, as export rows.
 

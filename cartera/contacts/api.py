@@ -16,7 +16,7 @@ from cartera.core.api import (
     PageQuery,
     expected_version,
     not_modified,
-    page_out,
+    rendered_page,
     request_actor,
     with_etag,
 )
@@ -26,21 +26,23 @@ from cartera.core.export import EXPORT_ERRORS, EXPORT_OPENAPI, ExportQuery, expo
 from . import selectors, services
 from .exports import CONTACT_EXPORT
 from .filters import ContactFilters
-from .schemas import ContactIn, ContactOut, ContactPatch
+from .schemas import ContactIn, ContactOut, ContactPatch, contact_out_item
 
 router = Router(tags=["contacts"])
 
 
 @router.get("/contacts", response={200: PageOut[ContactOut], **READ_ERRORS})
 def list_contacts(
-    request: HttpRequest, filters: Query[ContactFilters], page: Query[PageQuery]
+    request: HttpRequest,
+    response: HttpResponse,
+    filters: Query[ContactFilters],
+    page: Query[PageQuery],
 ) -> Any:
     """Contacts of the accounts the caller sees, filtered as on the contact list."""
-    return page_out(
-        selectors.contact_list(
-            request_actor(request), filters, cursor=page.cursor, limit=page.limit
-        )
+    rows = selectors.contact_list_rows(
+        request_actor(request), filters, cursor=page.cursor, limit=page.limit
     )
+    return rendered_page(request, response, rows, contact_out_item)
 
 
 @router.get("/contacts/export", response=EXPORT_ERRORS, openapi_extra=EXPORT_OPENAPI)
@@ -65,14 +67,16 @@ def create_contact(request: HttpRequest, response: HttpResponse, payload: Contac
 
 @router.get("/contacts/trash", response={200: PageOut[ContactOut], **READ_ERRORS})
 def list_trashed_contacts(
-    request: HttpRequest, filters: Query[ContactFilters], page: Query[PageQuery]
+    request: HttpRequest,
+    response: HttpResponse,
+    filters: Query[ContactFilters],
+    page: Query[PageQuery],
 ) -> Any:
     """Contacts in the trash that the caller sees."""
-    return page_out(
-        selectors.contact_list(
-            request_actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
-        )
+    rows = selectors.contact_list_rows(
+        request_actor(request), filters, cursor=page.cursor, limit=page.limit, trashed=True
     )
+    return rendered_page(request, response, rows, contact_out_item)
 
 
 @router.get("/contacts/{pk}", response={200: ContactOut, 304: None, **READ_ERRORS})

@@ -108,6 +108,69 @@ def contact_list_page(
     return keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
 
 
+#: What ``contact_list_rows`` reads: ``ContactOut``'s columns, phones as their stored text.
+API_LIST_FIELDS = (
+    "pk",
+    "first_name",
+    "last_name",
+    "email",
+    "secondary_email",
+    "phone_e164",
+    "mobile_e164",
+    "job_title",
+    "buying_role",
+    "preferred_channel",
+    "report_preference",
+    "language",
+    "special_requests",
+    "do_not_contact",
+    "version",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+)
+
+
+def contact_list_rows(
+    user: User,
+    filters: ContactFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+    trashed: bool = False,
+) -> Page[Row]:
+    """``contact_list`` as ``values()`` dicts for the API list (2 queries; 1 when empty).
+
+    The same visible, filtered queryset and keyset page, only ``API_LIST_FIELDS`` (plus the
+    ordering's keys; phones as stored text), and ``accounts``: each row's links to the accounts
+    ``user`` sees, as ``ContactAccountOut`` dumps them, in ``contact_list``'s order.
+    """
+    keys = tuple(f.lstrip("-") for f in filters.ordering if f.lstrip("-") not in API_LIST_FIELDS)
+    queryset = (
+        filters.apply(visible_contacts(user, trashed=trashed))
+        .annotate(phone_e164=phone_text("phone"), mobile_e164=phone_text("mobile"))
+        .values(*API_LIST_FIELDS, *keys)
+    )
+    page = keyset_page(queryset, ordering=filters.ordering, cursor=cursor, limit=limit)
+    if page.items:
+        accounts: dict[int, list[Row]] = {}
+        links = (
+            ContactAccount.objects.filter(
+                contact_id__in=[row["pk"] for row in page.items],
+                account__in=visible_accounts(user).values("pk"),
+            )
+            .order_by("-is_primary", "account__name_key")
+            .values_list("contact_id", "account_id", "account__name", "is_primary")
+        )
+        for contact_id, account_id, name, is_primary in links:
+            accounts.setdefault(contact_id, []).append(
+                {"account": {"pk": account_id, "name": name}, "is_primary": is_primary}
+            )
+        for row in page.items:
+            row["accounts"] = accounts.get(row["pk"], [])
+    return page
+
+
 def contact_export_rows(user: User, filters: ContactFilters) -> Iterator[Row]:
     """Every contact matching ``filters`` that ``user`` sees, in list order, as export rows.
 

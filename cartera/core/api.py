@@ -290,6 +290,25 @@ def page_out(page: Page[Any]) -> dict[str, Any]:
     }
 
 
+def rendered_page(
+    request: HttpRequest,
+    response: HttpResponse,
+    page: Page[Any],
+    item: Callable[[Any], dict[str, Any]],
+) -> HttpResponse:
+    """A page rendered as ``PageOut`` would, each row made by ``item`` and not validated again.
+
+    For API lists read as ``values()`` rows: ``item`` must build exactly what the operation's
+    documented item schema dumps (field order included; a test per list compares the bytes).
+    ``response`` is the operation's temporal response, so headers are the usual ones.
+    """
+    from cartera.api import api  # the project's API, which imports every router
+
+    data = page_out(page)
+    data["items"] = [item(row) for row in page.items]
+    return api.create_response(request, data, temporal_response=response)
+
+
 # ---------------------------------------------------------------------------------------------
 # Entity tags and preconditions
 

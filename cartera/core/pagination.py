@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from .errors import InvalidInput
 
-T = TypeVar("T", bound=models.Model)
+T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -91,7 +92,9 @@ def _flip(ordering: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f[1:] if f.startswith("-") else f"-{f}" for f in ordering)
 
 
-def _row_values(row: models.Model, ordering: tuple[str, ...]) -> list[Any]:
+def _row_values(row: Any, ordering: tuple[str, ...]) -> list[Any]:
+    if isinstance(row, dict):  # a ``values()`` row
+        return [row[f.lstrip("-")] for f in ordering]
     return [getattr(row, f.lstrip("-")) for f in ordering]
 
 
@@ -103,7 +106,7 @@ def clamp_limit(limit: int | None) -> int:
 
 
 def keyset_page(
-    queryset: models.QuerySet[T],
+    queryset: models.QuerySet[M, T],
     *,
     ordering: tuple[str, ...],
     cursor: str | None = None,
@@ -111,7 +114,8 @@ def keyset_page(
 ) -> Page[T]:
     """The page of ``queryset`` at ``cursor`` in ``ordering`` (whose last field must be unique).
 
-    Ordering fields must be non-null columns of the model itself.
+    Ordering fields must be non-null columns of the model itself. A ``values()`` queryset
+    works too (its rows are dicts), as long as it selects the ordering's fields by those names.
     """
     size = clamp_limit(limit)
     backward = False
