@@ -11,7 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 from cartera.core.testing import Book
 from cartera.sales.models import LossReason, Opportunity, Stage, StageChange
 from cartera.sales.services import create_opportunity, ensure_default_pipeline, lost_stage
-from e2e.helpers import SignIn, shot
+from e2e.helpers import SignIn, drag, shot
 
 pytestmark = pytest.mark.browser
 
@@ -39,20 +39,6 @@ def card(page: Page, deal: Opportunity) -> Locator:
 
 def column(page: Page, stage: Stage) -> Locator:
     return page.locator(f"#column-{stage.pk}")
-
-
-def drag(page: Page, source: Locator, target: Locator) -> None:
-    """Drag with real pointer events, in steps (SortableJS ignores synthetic drag events)."""
-    source.scroll_into_view_if_needed()
-    start = source.bounding_box()
-    end = target.bounding_box()
-    assert start and end
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] - 8)
-    page.mouse.down()
-    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + 20, steps=5)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 30, steps=15)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + 40, steps=5)
-    page.mouse.up()
 
 
 def test_drag_a_deal_to_the_next_stage_saves_it(
